@@ -1,0 +1,303 @@
+using System.Text.Json;
+using OmgServers.Actors.Persistence;
+
+namespace OmgServers.Actors;
+
+/// <summary>
+/// An event-sourced entity: <see cref="State"/> is the fold of its journal by the pure <see cref="Apply"/>.
+/// A handler decides, then calls <see cref="PersistAsync(object)"/>; the events are applied only after their
+/// group commit returned, so whatever the handler replies afterwards is durable. On activation the entity
+/// recovers from its latest snapshot plus the journal tail. A failed write (stale writer, lost lease, unknown
+/// outcome) fails the handler and the entity restarts from the journal.
+///
+/// Reliable delivery: <see cref="Deliver"/> writes the message into the entity's outbox atomically with the
+/// handler's events, then sends it until the receiver confirms (at least once, in order per receiver). A persistent
+/// receiver records each delivery's sequence number atomically with the events it wrote while handling it and
+/// confirms duplicates without handling them again, so the pair gives effectively-once processing.
+/// </summary>
+public abstract class PersistentEntity<TState> : Entity where TState : class
+{
+    private const string OutboxReminder = "omg.actors.outbox";
+    private const string RedeliverTimer = "omg.actors.redeliver";
+
+    private EntityCell _cell = null!;
+    private string _persistenceId = null!;
+    private JsonSerializerOptions _json = null!;
+    private TypeNames _names = null!;
+    private long _snapshotSeq;
+    private volatile bool _snapshotInFlight;
+    private readonly Dictionary<string, long> _inbox = new(StringComparer.Ordinal);
+    private readonly SortedDictionary<long, OutboxEnqueued> _outbox = new();
+    private readonly Dictionary<string, long> _sentAtMs = new(StringComparer.Ordinal);
+    private long _nextDeliverySeq = 1;
+    private List<object>? _pendingInternal;
+    private (string Sender, long Seq)? _currentDelivery;
+    private bool _outboxReminderArmed;
+    private bool _stopped;
+
+    protected TState State { get; private set; } = null!;
+
+    /// <summary>Sequence number of the last event applied (0 for a new entity).</summary>
+    protected long LastSequenceNr { get; private set; }
+
+    protected abstract TState CreateInitialState();
+
+    /// <summary>Folds one event into the state. Pure: no clock, no I/O, no randomness (it runs again at every replay).</summary>
+    protected abstract TState Apply(TState state, object @event);
+
+    protected Task PersistAsync(object @event) => PersistAsync([@event]);
+
+    /// <summary>Appends the events atomically (with any pending outbox entries), waits for the commit, then applies them.</summary>
+    protected async Task PersistAsync(IReadOnlyList<object> events)
+    {
+        if (_stopped) throw new InvalidOperationException($"{Context.Self} persisted after it stopped");
+        var all = new List<object>(events.Count + 2);
+        if (_currentDelivery is { } delivery) all.Add(new InboxMarked(delivery.Sender, delivery.Seq));
+        if (_pendingInternal is { Count: > 0 }) all.AddRange(_pendingInternal);
+        all.AddRange(events);
+        if (all.Count == 0) return;
+
+        var manifests = new string[all.Count];
+        var payloads = new byte[all.Count][];
+        for (var i = 0; i < all.Count; i++)
+        {
+            var type = all[i].GetType();
+            manifests[i] = _names.NameOf(type);
+            payloads[i] = JsonSerializer.SerializeToUtf8Bytes(all[i], type, _json);
+        }
+
+        var outboxWasEmpty = _outbox.Count == 0;
+        await Context.Runtime.Journal.AppendAsync(new JournalWrite(_persistenceId, _cell.Shard, _cell.Epoch, LastSequenceNr + 1, manifests, payloads)).ConfigureAwait(false);
+
+        foreach (var evt in all)
+        {
+            ApplyAny(evt);
+            LastSequenceNr++;
+        }
+        _currentDelivery = null;
+        _pendingInternal?.Clear();
+        MaybeSnapshot();
+
+        if (_outbox.Count > 0)
+        {
+            if (outboxWasEmpty || !_outboxReminderArmed) await ArmOutboxReminderAsync().ConfigureAwait(false);
+            SendPending();
+        }
+    }
+
+    /// <summary>
+    /// Sends <paramref name="message"/> to <paramref name="target"/> at least once: it is stored with the next persist of
+    /// this handler (or at its end) and sent again until the target confirms. Register the message type with Message&lt;T&gt;.
+    /// </summary>
+    protected void Deliver(EntityAddress target, object message)
+    {
+        var manifest = _names.NameOf(message.GetType());
+        var element = JsonSerializer.SerializeToElement(message, message.GetType(), _json);
+        (_pendingInternal ??= new()).Add(new OutboxEnqueued(_nextDeliverySeq++, target.Type, target.Id, manifest, element));
+    }
+
+    /// <summary>Number of deliveries not yet confirmed.</summary>
+    protected int UnconfirmedDeliveries => _outbox.Count;
+
+    /// <summary>Deletes this entity's journal, snapshot and reminders, resets it to the initial state and passivates it.</summary>
+    protected async Task DeleteAsync()
+    {
+        await Context.Runtime.Journal.DeleteAsync(Context.Self, _persistenceId, _cell.Shard, _cell.Epoch).ConfigureAwait(false);
+        State = CreateInitialState();
+        LastSequenceNr = 0;
+        _snapshotSeq = 0;
+        _inbox.Clear();
+        _outbox.Clear();
+        _pendingInternal?.Clear();
+        _currentDelivery = null;
+        Context.Passivate();
+    }
+
+    internal override bool CanPassivate => _outbox.Count == 0;
+
+    internal override async Task RecoverAsync(EntityCell cell, CancellationToken ct)
+    {
+        _cell = cell;
+        _persistenceId = cell.Type.PersistenceIdOf(cell.Id);
+        _json = cell.Runtime.Json;
+        _names = cell.Runtime.Registry.Names;
+        State = CreateInitialState();
+
+        var journal = cell.Runtime.Journal;
+        var snapshot = await journal.LoadSnapshotAsync(_persistenceId, ct).ConfigureAwait(false);
+        if (snapshot is { } snap)
+        {
+            var envelope = JsonSerializer.Deserialize<SnapshotEnvelope>(snap.Payload, _json)!;
+            State = envelope.State.Deserialize<TState>(_json)!;
+            _nextDeliverySeq = envelope.NextDeliverySeq;
+            foreach (var entry in envelope.Outbox) _outbox[entry.Seq] = entry;
+            foreach (var (sender, seq) in envelope.Inbox) _inbox[sender] = seq;
+            LastSequenceNr = _snapshotSeq = snap.SequenceNr;
+        }
+        await journal.ReplayAsync(_persistenceId, LastSequenceNr, (seq, manifest, payload) =>
+        {
+            var evt = JsonSerializer.Deserialize(payload, _names.TypeOf(manifest), _json)
+                      ?? throw new InvalidOperationException($"event {seq} of {_persistenceId} deserialized to null");
+            ApplyAny(evt);
+            LastSequenceNr = seq;
+        }, ct).ConfigureAwait(false);
+
+        if (_outbox.Count > 0)
+        {
+            Context.Timers.StartPeriodic(RedeliverTimer, RedeliverTick.Instance, Context.Runtime.Options.RedeliveryInterval);
+            SendPending();
+        }
+    }
+
+    internal override async ValueTask<object?> InvokeAsync(Envelope envelope)
+    {
+        switch (envelope.Message)
+        {
+            case DeliveryOutcome outcome:
+                await OnDeliveryOutcomeAsync(outcome).ConfigureAwait(false);
+                return null;
+            case RedeliverTick:
+                SendPending();
+                return null;
+            case ReminderFired { Name: OutboxReminder }:
+                _outboxReminderArmed = false;
+                if (_outbox.Count > 0)
+                {
+                    await ArmOutboxReminderAsync().ConfigureAwait(false);
+                    SendPending();
+                }
+                return null;
+            case ReliableDelivery delivery:
+                if (_inbox.TryGetValue(delivery.SenderKey, out var highest) && delivery.Seq <= highest)
+                    return new DeliveryConfirmed(delivery.Seq);
+                _currentDelivery = (delivery.SenderKey, delivery.Seq);
+                await HandleAsync(delivery.Message).ConfigureAwait(false);
+                await FlushPendingAsync().ConfigureAwait(false);
+                return new DeliveryConfirmed(delivery.Seq);
+            default:
+                var result = await HandleAsync(envelope.Message).ConfigureAwait(false);
+                await FlushPendingAsync().ConfigureAwait(false);
+                return result;
+        }
+    }
+
+    internal override void OnStopped() => _stopped = true;
+
+    private Task FlushPendingAsync() =>
+        _currentDelivery is not null || _pendingInternal is { Count: > 0 } ? PersistAsync([]) : Task.CompletedTask;
+
+    private void ApplyAny(object evt)
+    {
+        switch (evt)
+        {
+            case InboxMarked marked:
+                _inbox[marked.Sender] = Math.Max(marked.Seq, _inbox.GetValueOrDefault(marked.Sender));
+                break;
+            case OutboxEnqueued enqueued:
+                _outbox[enqueued.Seq] = enqueued;
+                _nextDeliverySeq = Math.Max(_nextDeliverySeq, enqueued.Seq + 1);
+                break;
+            case OutboxConfirmed confirmed:
+                _outbox.Remove(confirmed.Seq);
+                break;
+            default:
+                State = Apply(State, evt);
+                break;
+        }
+    }
+
+    private async Task ArmOutboxReminderAsync()
+    {
+        var options = Context.Runtime.Options;
+        await Context.SetReminderAsync(OutboxReminder, DateTimeOffset.UtcNow + options.RedeliveryInterval * 3).ConfigureAwait(false);
+        _outboxReminderArmed = true;
+        if (!Context.Timers.IsActive(RedeliverTimer))
+            Context.Timers.StartPeriodic(RedeliverTimer, RedeliverTick.Instance, options.RedeliveryInterval);
+    }
+
+    /// <summary>Sends the oldest unconfirmed delivery of every receiver that has none in flight.</summary>
+    private void SendPending()
+    {
+        if (_outbox.Count == 0) return;
+        var runtime = Context.Runtime;
+        var interval = runtime.Options.RedeliveryInterval;
+        var now = Environment.TickCount64;
+        var heads = new HashSet<string>(StringComparer.Ordinal);
+        var senderKey = Context.Self.ToString();
+        foreach (var entry in _outbox.Values)
+        {
+            var targetKey = entry.TargetType + "/" + entry.TargetId;
+            if (!heads.Add(targetKey)) continue;
+            if (_sentAtMs.TryGetValue(targetKey, out var sentAt) && now - sentAt < (long)(interval.TotalMilliseconds * 2)) continue;
+            if (sentAt != 0) runtime.Metrics.Redeliveries.Increment();
+            _sentAtMs[targetKey] = now;
+            var message = JsonSerializer.Deserialize(entry.Message, _names.TypeOf(entry.Manifest), _json)!;
+            var seq = entry.Seq;
+            var ask = runtime.AskAsync<object?>(new EntityAddress(entry.TargetType, entry.TargetId), new ReliableDelivery(senderKey, seq, message), interval, runtime.Stopping);
+            Context.PipeToSelf(ask,
+                reply => new DeliveryOutcome(seq, targetKey, reply is DeliveryConfirmed c && c.Seq == seq),
+                _ => new DeliveryOutcome(seq, targetKey, false));
+        }
+    }
+
+    private async Task OnDeliveryOutcomeAsync(DeliveryOutcome outcome)
+    {
+        _sentAtMs.Remove(outcome.TargetKey);
+        if (outcome.Confirmed && _outbox.ContainsKey(outcome.Seq))
+            await PersistAsync([new OutboxConfirmed(outcome.Seq)]).ConfigureAwait(false);
+        if (_outbox.Count == 0)
+            Context.Timers.Cancel(RedeliverTimer);
+        else if (outcome.Confirmed)
+            SendPending();
+    }
+
+    private void MaybeSnapshot()
+    {
+        var every = _cell.Type.SnapshotEvery ?? Context.Runtime.Options.SnapshotEvery;
+        if (every <= 0 || _snapshotInFlight || LastSequenceNr - Interlocked.Read(ref _snapshotSeq) < every) return;
+        var envelope = new SnapshotEnvelope(
+            JsonSerializer.SerializeToElement(State, _json),
+            _nextDeliverySeq,
+            _outbox.Values.ToList(),
+            new Dictionary<string, long>(_inbox));
+        var payload = JsonSerializer.SerializeToUtf8Bytes(envelope, _json);
+        var seq = LastSequenceNr;
+        _snapshotInFlight = true;
+        _ = SaveSnapshotAsync(seq, payload);
+    }
+
+    private async Task SaveSnapshotAsync(long seq, byte[] payload)
+    {
+        try
+        {
+            await Context.Runtime.Journal.SaveSnapshotAsync(_persistenceId, seq, SnapshotEnvelope.Manifest, payload).ConfigureAwait(false);
+            Interlocked.Exchange(ref _snapshotSeq, seq);
+        }
+        catch (Exception ex)
+        {
+            Context.Runtime.EntityLogger.LogSnapshotFailed(ex, Context.Self);
+        }
+        finally
+        {
+            _snapshotInFlight = false;
+        }
+    }
+}
+
+internal sealed record InboxMarked(string Sender, long Seq);
+
+internal sealed record OutboxEnqueued(long Seq, string TargetType, string TargetId, string Manifest, JsonElement Message);
+
+internal sealed record OutboxConfirmed(long Seq);
+
+internal sealed record DeliveryOutcome(long Seq, string TargetKey, bool Confirmed);
+
+internal sealed class RedeliverTick
+{
+    public static readonly RedeliverTick Instance = new();
+}
+
+internal sealed record SnapshotEnvelope(JsonElement State, long NextDeliverySeq, List<OutboxEnqueued> Outbox, Dictionary<string, long> Inbox)
+{
+    public const string Manifest = "omg.actors.snapshot";
+}

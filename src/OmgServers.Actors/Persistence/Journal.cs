@@ -1,0 +1,256 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace OmgServers.Actors.Persistence;
+
+/// <summary>One entity's atomic append: its events, numbered from <see cref="FirstSeq"/>, under a shard lease epoch.</summary>
+internal sealed class JournalWrite(string persistenceId, int shard, long epoch, long firstSeq, string[] manifests, byte[][] payloads)
+{
+    public readonly string PersistenceId = persistenceId;
+    public readonly int Shard = shard;
+    public readonly long Epoch = epoch;
+    public readonly long FirstSeq = firstSeq;
+    public readonly string[] Manifests = manifests;
+    public readonly byte[][] Payloads = payloads;
+    public readonly TaskCompletionSource Done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+}
+
+/// <summary>
+/// The event journal. Appends from all entities go through one queue; a few writers drain it in group commits:
+/// one INSERT of many rows (unnest of arrays) and one commit per batch, so throughput grows with load while an idle
+/// system still writes each event at once. Every batch is fenced: rows are inserted only for shards whose lease this
+/// node holds at the write's epoch (the lease row is share-locked for the statement, so a take-over waits for it).
+/// The (persistence_id, sequence_nr) key refuses a stale writer; a conflicting batch is retried one entity at a time
+/// so only the stale entity fails. A write completes only after its commit returned: replies come after durability.
+/// </summary>
+internal sealed class Journal
+{
+    private readonly NpgsqlDataSource _db;
+    private readonly string _owner;
+    private readonly int _maxBatchEvents;
+    private readonly ILogger _log;
+    private readonly Channel<JournalWrite> _queue = Channel.CreateUnbounded<JournalWrite>(new UnboundedChannelOptions { SingleReader = false, SingleWriter = false });
+    private readonly Task[] _writers;
+    private readonly string _appendSql;
+    private readonly string _snapshotSql;
+    private readonly string _loadSnapshotSql;
+    private readonly string _replaySql;
+    private readonly string _deleteSql;
+    private readonly Action<int, long> _onFenced;
+    private readonly RuntimeMetrics _metrics;
+
+    public Journal(NpgsqlDataSource db, string schema, string owner, int maxBatchEvents, int writers, ILogger log, RuntimeMetrics metrics, Action<int, long> onFenced)
+    {
+        _db = db;
+        _owner = owner;
+        _maxBatchEvents = maxBatchEvents;
+        _log = log;
+        _metrics = metrics;
+        _onFenced = onFenced;
+        _appendSql = $"""
+            WITH fence AS (
+                SELECT l.shard, l.epoch FROM {schema}.shard_leases l
+                JOIN unnest($7::int[], $8::bigint[]) AS w(shard, epoch) ON l.shard = w.shard AND l.epoch = w.epoch
+                WHERE l.owner = $9 AND l.expires_at > clock_timestamp()
+                FOR SHARE OF l),
+            ins AS (
+                INSERT INTO {schema}.journal (persistence_id, sequence_nr, shard, epoch, manifest, payload)
+                SELECT t.pid, t.seq, t.shard, t.epoch, t.manifest, t.payload
+                FROM unnest($1::text[], $2::bigint[], $3::int[], $4::bigint[], $5::text[], $6::bytea[]) AS t(pid, seq, shard, epoch, manifest, payload)
+                WHERE (t.shard, t.epoch) IN (SELECT shard, epoch FROM fence)
+                RETURNING 1)
+            SELECT shard, epoch FROM fence
+            """;
+        _snapshotSql = $"""
+            INSERT INTO {schema}.snapshots (persistence_id, sequence_nr, manifest, payload) VALUES ($1, $2, $3, $4)
+            ON CONFLICT (persistence_id) DO UPDATE SET sequence_nr = excluded.sequence_nr, manifest = excluded.manifest, payload = excluded.payload, written_at = now()
+            WHERE {schema}.snapshots.sequence_nr < excluded.sequence_nr
+            """;
+        _loadSnapshotSql = $"SELECT sequence_nr, manifest, payload FROM {schema}.snapshots WHERE persistence_id = $1";
+        _replaySql = $"SELECT sequence_nr, manifest, payload FROM {schema}.journal WHERE persistence_id = $1 AND sequence_nr > $2 ORDER BY sequence_nr";
+        _deleteSql = $"""
+            WITH fence AS (
+                SELECT l.shard FROM {schema}.shard_leases l
+                WHERE l.shard = $2 AND l.epoch = $3 AND l.owner = $4 AND l.expires_at > clock_timestamp()
+                FOR SHARE OF l),
+            j AS (DELETE FROM {schema}.journal WHERE persistence_id = $1 AND EXISTS (SELECT 1 FROM fence)),
+            s AS (DELETE FROM {schema}.snapshots WHERE persistence_id = $1 AND EXISTS (SELECT 1 FROM fence)),
+            r AS (DELETE FROM {schema}.reminders WHERE entity_type = $5 AND entity_id = $6 AND EXISTS (SELECT 1 FROM fence))
+            SELECT count(*) FROM fence
+            """;
+        _writers = Enumerable.Range(0, writers).Select(_ => Task.Run(WriterLoopAsync)).ToArray();
+    }
+
+    public Task AppendAsync(JournalWrite write)
+    {
+        if (!_queue.Writer.TryWrite(write))
+            write.Done.TrySetException(new JournalWriteException("the journal is stopped", conflict: false, fenced: false));
+        return write.Done.Task;
+    }
+
+    /// <summary>Writes everything queued, then stops the writers.</summary>
+    public async Task FlushAndStopAsync()
+    {
+        _queue.Writer.TryComplete();
+        await Task.WhenAll(_writers).ConfigureAwait(false);
+    }
+
+    private async Task WriterLoopAsync()
+    {
+        var batch = new List<JournalWrite>();
+        var reader = _queue.Reader;
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            batch.Clear();
+            var events = 0;
+            while (events < _maxBatchEvents && reader.TryRead(out var write))
+            {
+                batch.Add(write);
+                events += write.Payloads.Length;
+            }
+            if (batch.Count == 0) continue;
+            await WriteBatchAsync(batch, events).ConfigureAwait(false);
+        }
+    }
+
+    private async Task WriteBatchAsync(List<JournalWrite> batch, int events)
+    {
+        try
+        {
+            var accepted = await ExecuteAppendAsync(batch, events).ConfigureAwait(false);
+            _metrics.JournalBatches.Increment();
+            _metrics.JournalEvents.Add(events);
+            foreach (var write in batch)
+            {
+                if (accepted.Contains((write.Shard, write.Epoch)))
+                {
+                    write.Done.TrySetResult();
+                }
+                else
+                {
+                    _onFenced(write.Shard, write.Epoch);
+                    write.Done.TrySetException(new JournalWriteException($"write to {write.PersistenceId} refused: this node no longer holds shard {write.Shard} at epoch {write.Epoch}", conflict: false, fenced: true));
+                }
+            }
+        }
+        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UniqueViolation && batch.Count > 1)
+        {
+            // Some entity in the batch is stale. Retry each entity alone so that only the stale one fails.
+            foreach (var write in batch)
+                await WriteBatchAsync([write], write.Payloads.Length).ConfigureAwait(false);
+        }
+        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UniqueViolation)
+        {
+            var write = batch[0];
+            _metrics.JournalConflicts.Increment();
+            write.Done.TrySetException(new JournalWriteException($"write to {write.PersistenceId} from sequence number {write.FirstSeq} conflicts with events already in the journal (a stale writer)", conflict: true, fenced: false, ex));
+        }
+        catch (Exception ex)
+        {
+            // Connection lost, timeout, server gone: the commit may or may not have happened. Callers restart from the journal.
+            _log.LogError(ex, "journal batch of {Events} events failed; outcome unknown", events);
+            foreach (var write in batch)
+                write.Done.TrySetException(new JournalWriteException($"write to {write.PersistenceId} failed, outcome unknown: {ex.Message}", conflict: false, fenced: false, ex));
+        }
+    }
+
+    private async Task<HashSet<(int, long)>> ExecuteAppendAsync(List<JournalWrite> batch, int events)
+    {
+        var pids = new string[events];
+        var seqs = new long[events];
+        var shards = new int[events];
+        var epochs = new long[events];
+        var manifests = new string[events];
+        var payloads = new byte[events][];
+        var fenceShards = new List<int>();
+        var fenceEpochs = new List<long>();
+        var i = 0;
+        foreach (var write in batch)
+        {
+            for (var k = 0; k < write.Payloads.Length; k++, i++)
+            {
+                pids[i] = write.PersistenceId;
+                seqs[i] = write.FirstSeq + k;
+                shards[i] = write.Shard;
+                epochs[i] = write.Epoch;
+                manifests[i] = write.Manifests[k];
+                payloads[i] = write.Payloads[k];
+            }
+            var seen = false;
+            for (var f = 0; f < fenceShards.Count; f++)
+                if (fenceShards[f] == write.Shard && fenceEpochs[f] == write.Epoch) { seen = true; break; }
+            if (!seen)
+            {
+                fenceShards.Add(write.Shard);
+                fenceEpochs.Add(write.Epoch);
+            }
+        }
+
+        await using var cmd = _db.CreateCommand(_appendSql);
+        cmd.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = pids, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        cmd.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = seqs, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
+        cmd.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = shards, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Integer });
+        cmd.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = epochs, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
+        cmd.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = manifests, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        cmd.Parameters.Add(new NpgsqlParameter<byte[][]> { TypedValue = payloads, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
+        cmd.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = fenceShards.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Integer });
+        cmd.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = fenceEpochs.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
+        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = _owner, NpgsqlDbType = NpgsqlDbType.Text });
+
+        var accepted = new HashSet<(int, long)>();
+        await using var reader = await cmd.ExecuteReaderAsync().ConfigureAwait(false);
+        while (await reader.ReadAsync().ConfigureAwait(false))
+            accepted.Add((reader.GetInt32(0), reader.GetInt64(1)));
+        return accepted;
+    }
+
+    public async Task<(long SequenceNr, string Manifest, byte[] Payload)?> LoadSnapshotAsync(string persistenceId, CancellationToken ct)
+    {
+        await using var cmd = _db.CreateCommand(_loadSnapshotSql);
+        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = persistenceId });
+        await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        if (!await reader.ReadAsync(ct).ConfigureAwait(false)) return null;
+        return (reader.GetInt64(0), reader.GetString(1), reader.GetFieldValue<byte[]>(2));
+    }
+
+    public async Task ReplayAsync(string persistenceId, long afterSeq, Action<long, string, byte[]> onEvent, CancellationToken ct)
+    {
+        await using var cmd = _db.CreateCommand(_replaySql);
+        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = persistenceId });
+        cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = afterSeq });
+        await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        while (await reader.ReadAsync(ct).ConfigureAwait(false))
+            onEvent(reader.GetInt64(0), reader.GetString(1), reader.GetFieldValue<byte[]>(2));
+    }
+
+    public async Task SaveSnapshotAsync(string persistenceId, long sequenceNr, string manifest, byte[] payload)
+    {
+        await using var cmd = _db.CreateCommand(_snapshotSql);
+        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = persistenceId });
+        cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = sequenceNr });
+        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = manifest });
+        cmd.Parameters.Add(new NpgsqlParameter<byte[]> { TypedValue = payload });
+        await cmd.ExecuteNonQueryAsync().ConfigureAwait(false);
+        _metrics.Snapshots.Increment();
+    }
+
+    /// <summary>Deletes an entity's journal, snapshot and reminders, fenced like an append.</summary>
+    public async Task DeleteAsync(EntityAddress address, string persistenceId, int shard, long epoch)
+    {
+        await using var cmd = _db.CreateCommand(_deleteSql);
+        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = persistenceId });
+        cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = shard });
+        cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = epoch });
+        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = _owner });
+        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = address.Type });
+        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = address.Id });
+        var fenced = Convert.ToInt64(await cmd.ExecuteScalarAsync().ConfigureAwait(false)) == 0;
+        if (fenced)
+        {
+            _onFenced(shard, epoch);
+            throw new JournalWriteException($"delete of {persistenceId} refused: this node no longer holds shard {shard} at epoch {epoch}", conflict: false, fenced: true);
+        }
+    }
+}

@@ -1,0 +1,79 @@
+using Npgsql;
+using NpgsqlTypes;
+
+namespace OmgServers.Actors.Sharding;
+
+/// <summary>
+/// Shard ownership by lease in PostgreSQL. A lease row holds the owner (node id + incarnation), a fencing epoch that
+/// grows by one at every change of owner, and an expiry computed by the database clock (so node clocks do not matter).
+/// A lease can be taken only when it has expired or was released. Journal and reminder writes check the lease at
+/// the write's epoch inside the same statement.
+/// </summary>
+internal sealed class ShardLeases(NpgsqlDataSource db, string schema, string owner)
+{
+    private readonly string _acquireSql = $"""
+        UPDATE {schema}.shard_leases SET owner = $1, epoch = epoch + 1, expires_at = clock_timestamp() + $2
+        WHERE shard = ANY($3) AND (owner IS NULL OR expires_at < clock_timestamp())
+        RETURNING shard, epoch
+        """;
+    private readonly string _renewSql = $"""
+        UPDATE {schema}.shard_leases l SET expires_at = clock_timestamp() + $2
+        FROM unnest($3::int[], $4::bigint[]) AS w(shard, epoch)
+        WHERE l.shard = w.shard AND l.epoch = w.epoch AND l.owner = $1
+        RETURNING l.shard
+        """;
+    private readonly string _releaseSql = $"UPDATE {schema}.shard_leases SET owner = NULL, expires_at = '-infinity' WHERE owner = $1 AND shard = ANY($2)";
+    private readonly string _ownersSql = $"SELECT shard, owner, epoch FROM {schema}.shard_leases WHERE owner IS NOT NULL AND expires_at > clock_timestamp()";
+
+    public string Owner { get; } = owner;
+
+    public async Task<List<(int Shard, long Epoch)>> AcquireAsync(int[] shards, TimeSpan ttl, CancellationToken ct)
+    {
+        var result = new List<(int, long)>();
+        if (shards.Length == 0) return result;
+        await using var cmd = db.CreateCommand(_acquireSql);
+        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Owner });
+        cmd.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = ttl, NpgsqlDbType = NpgsqlDbType.Interval });
+        cmd.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = shards });
+        await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        while (await reader.ReadAsync(ct).ConfigureAwait(false))
+            result.Add((reader.GetInt32(0), reader.GetInt64(1)));
+        return result;
+    }
+
+    /// <summary>Extends the given leases; returns the shards still held (the others were lost).</summary>
+    public async Task<HashSet<int>> RenewAsync(IReadOnlyList<(int Shard, long Epoch)> held, TimeSpan ttl, CancellationToken ct)
+    {
+        var kept = new HashSet<int>();
+        if (held.Count == 0) return kept;
+        await using var cmd = db.CreateCommand(_renewSql);
+        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Owner });
+        cmd.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = ttl, NpgsqlDbType = NpgsqlDbType.Interval });
+        cmd.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = held.Select(h => h.Shard).ToArray() });
+        cmd.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = held.Select(h => h.Epoch).ToArray() });
+        await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        while (await reader.ReadAsync(ct).ConfigureAwait(false))
+            kept.Add(reader.GetInt32(0));
+        return kept;
+    }
+
+    public async Task ReleaseAsync(int[] shards, CancellationToken ct)
+    {
+        if (shards.Length == 0) return;
+        await using var cmd = db.CreateCommand(_releaseSql);
+        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Owner });
+        cmd.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = shards });
+        await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+    }
+
+    /// <summary>The live owner of every held shard (the routing table's source).</summary>
+    public async Task<Dictionary<int, (string Owner, long Epoch)>> OwnersAsync(CancellationToken ct)
+    {
+        var result = new Dictionary<int, (string, long)>();
+        await using var cmd = db.CreateCommand(_ownersSql);
+        await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        while (await reader.ReadAsync(ct).ConfigureAwait(false))
+            result[reader.GetInt32(0)] = (reader.GetString(1), reader.GetInt64(2));
+        return result;
+    }
+}
