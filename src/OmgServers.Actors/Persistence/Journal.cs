@@ -21,7 +21,9 @@ internal sealed class JournalWrite(string persistenceId, int shard, long epoch, 
 /// The event journal. Appends from all entities go through one queue; a few writers drain it in group commits:
 /// one INSERT of many rows (unnest of arrays) and one commit per batch, so throughput grows with load while an idle
 /// system still writes each event at once. Every batch is fenced: rows are inserted only for shards whose lease this
-/// node holds at the write's epoch (the lease row is share-locked for the statement, so a take-over waits for it).
+/// node holds at the write's epoch. The statement key-share-locks those lease rows (in shard order): a take-over
+/// locks them FOR UPDATE and so waits for the batch to commit, while the owner's own renewals (non-key updates)
+/// never conflict with its writes.
 /// The (persistence_id, sequence_nr) key refuses a stale writer; a conflicting batch is retried one entity at a time
 /// so only the stale entity fails. A write completes only after its commit returned: replies come after durability.
 /// </summary>
@@ -54,7 +56,8 @@ internal sealed class Journal
                 SELECT l.shard, l.epoch FROM {schema}.shard_leases l
                 JOIN unnest($7::int[], $8::bigint[]) AS w(shard, epoch) ON l.shard = w.shard AND l.epoch = w.epoch
                 WHERE l.owner = $9 AND l.expires_at > clock_timestamp()
-                FOR SHARE OF l),
+                ORDER BY l.shard
+                FOR KEY SHARE OF l),
             ins AS (
                 INSERT INTO {schema}.journal (persistence_id, sequence_nr, shard, epoch, manifest, payload)
                 SELECT t.pid, t.seq, t.shard, t.epoch, t.manifest, t.payload
@@ -74,7 +77,7 @@ internal sealed class Journal
             WITH fence AS (
                 SELECT l.shard FROM {schema}.shard_leases l
                 WHERE l.shard = $2 AND l.epoch = $3 AND l.owner = $4 AND l.expires_at > clock_timestamp()
-                FOR SHARE OF l),
+                FOR KEY SHARE OF l),
             j AS (DELETE FROM {schema}.journal WHERE persistence_id = $1 AND EXISTS (SELECT 1 FROM fence)),
             s AS (DELETE FROM {schema}.snapshots WHERE persistence_id = $1 AND EXISTS (SELECT 1 FROM fence)),
             r AS (DELETE FROM {schema}.reminders WHERE entity_type = $5 AND entity_id = $6 AND EXISTS (SELECT 1 FROM fence))
@@ -115,7 +118,7 @@ internal sealed class Journal
         }
     }
 
-    private async Task WriteBatchAsync(List<JournalWrite> batch, int events)
+    private async Task WriteBatchAsync(List<JournalWrite> batch, int events, int attempt = 1)
     {
         try
         {
@@ -146,6 +149,19 @@ internal sealed class Journal
             var write = batch[0];
             _metrics.JournalConflicts.Increment();
             write.Done.TrySetException(new JournalWriteException($"write to {write.PersistenceId} from sequence number {write.FirstSeq} conflicts with events already in the journal (a stale writer)", conflict: true, fenced: false, ex));
+        }
+        catch (PostgresException ex) when (ex.SqlState is PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.SerializationFailure && attempt < 3)
+        {
+            // Rolled back by the server: nothing was written, so the batch can simply go again.
+            _log.LogDebug("journal batch hit {State}; retrying", ex.SqlState);
+            await WriteBatchAsync(batch, events, attempt + 1).ConfigureAwait(false);
+        }
+        catch (PostgresException ex)
+        {
+            // The server refused the statement: it was rolled back, nothing of the batch is in the journal.
+            _log.LogError(ex, "journal batch of {Events} events refused by PostgreSQL", events);
+            foreach (var write in batch)
+                write.Done.TrySetException(new JournalWriteException($"write to {write.PersistenceId} refused by the database: {ex.SqlState} {ex.MessageText}", conflict: false, fenced: false, ex));
         }
         catch (Exception ex)
         {

@@ -31,7 +31,7 @@ internal sealed class Reminders
             WITH fence AS (
                 SELECT 1 FROM {0}.shard_leases l
                 WHERE l.shard = $4 AND l.epoch = $5 AND l.owner = $6 AND l.expires_at > clock_timestamp()
-                FOR SHARE OF l)
+                FOR KEY SHARE OF l)
             """;
         _setSql = string.Format(fence, schema) + $"""
             , up AS (

@@ -11,18 +11,34 @@ namespace OmgServers.Actors.Sharding;
 /// </summary>
 internal sealed class ShardLeases(NpgsqlDataSource db, string schema, string owner)
 {
+    // Take-over locks FOR UPDATE, which waits for writers' key-share locks: a batch that passed its fence commits
+    // before the lease changes hands. Every statement locks lease rows in shard order, so they cannot deadlock.
     private readonly string _acquireSql = $"""
-        UPDATE {schema}.shard_leases SET owner = $1, epoch = epoch + 1, expires_at = clock_timestamp() + $2
-        WHERE shard = ANY($3) AND (owner IS NULL OR expires_at < clock_timestamp())
-        RETURNING shard, epoch
+        WITH free AS (
+            SELECT shard FROM {schema}.shard_leases
+            WHERE shard = ANY($3) AND (owner IS NULL OR expires_at < clock_timestamp())
+            ORDER BY shard
+            FOR UPDATE)
+        UPDATE {schema}.shard_leases l SET owner = $1, epoch = l.epoch + 1, expires_at = clock_timestamp() + $2
+        FROM free WHERE l.shard = free.shard
+        RETURNING l.shard, l.epoch
         """;
+    // Renewal is a non-key update (FOR NO KEY UPDATE), which does not conflict with the owner's own writes.
     private readonly string _renewSql = $"""
+        WITH mine AS (
+            SELECT l.shard FROM {schema}.shard_leases l
+            JOIN unnest($3::int[], $4::bigint[]) AS w(shard, epoch) ON l.shard = w.shard AND l.epoch = w.epoch
+            WHERE l.owner = $1
+            ORDER BY l.shard
+            FOR NO KEY UPDATE OF l)
         UPDATE {schema}.shard_leases l SET expires_at = clock_timestamp() + $2
-        FROM unnest($3::int[], $4::bigint[]) AS w(shard, epoch)
-        WHERE l.shard = w.shard AND l.epoch = w.epoch AND l.owner = $1
+        FROM mine WHERE l.shard = mine.shard
         RETURNING l.shard
         """;
-    private readonly string _releaseSql = $"UPDATE {schema}.shard_leases SET owner = NULL, expires_at = '-infinity' WHERE owner = $1 AND shard = ANY($2)";
+    private readonly string _releaseSql = $"""
+        WITH mine AS (SELECT shard FROM {schema}.shard_leases WHERE owner = $1 AND shard = ANY($2) ORDER BY shard FOR UPDATE)
+        UPDATE {schema}.shard_leases l SET owner = NULL, expires_at = '-infinity' FROM mine WHERE l.shard = mine.shard
+        """;
     private readonly string _ownersSql = $"SELECT shard, owner, epoch FROM {schema}.shard_leases WHERE owner IS NOT NULL AND expires_at > clock_timestamp()";
 
     public string Owner { get; } = owner;
