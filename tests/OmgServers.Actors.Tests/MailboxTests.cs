@@ -127,7 +127,9 @@ public sealed class MailboxTests(PostgresFixture pg)
         var total = 0;
         for (var round = 0; round < 30; round++)
         {
-            await Task.Delay(round % 7 * 10); // vary the gap so that sends land before, during and after passivation
+            // Vary the gap so that sends land before, during and after passivation; every fourth gap is long enough
+            // (idle time plus one sweep) for a passivation to happen for sure.
+            await Task.Delay(round % 4 == 3 ? 250 : round % 4 * 15);
             var state = await rt.AskAsync<CounterState>(Cnt("flap"), new Add(1));
             total++;
             state.Total.Should().Be(total);

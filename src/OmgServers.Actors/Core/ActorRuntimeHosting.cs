@@ -50,7 +50,12 @@ internal sealed class ActorRuntimeHostedService(ActorRuntime runtime, ILogger<Ac
                 log.LogCritical(ex, "actor runtime cannot start");
                 return;
             }
-            catch (Exception ex) when (!_cancel.IsCancellationRequested)
+            catch (Exception) when (_cancel.IsCancellationRequested)
+            {
+                // Shutdown arrived while still starting: StopAsync below takes it from here.
+                return;
+            }
+            catch (Exception ex)
             {
                 log.LogWarning("actor runtime start attempt {Attempt} failed: {Error}; retrying in {Delay}", attempt, ex.Message, delay);
                 runtime.ResetAfterFailedStart();
@@ -64,7 +69,10 @@ internal sealed class ActorRuntimeHostedService(ActorRuntime runtime, ILogger<Ac
     {
         _cancel.Cancel();
         if (_starting is not null)
-            await _starting.ConfigureAwait(false);
+        {
+            try { await _starting.ConfigureAwait(false); }
+            catch (OperationCanceledException) { }
+        }
         await runtime.StopAsync(cancellationToken).ConfigureAwait(false);
     }
 }

@@ -9,8 +9,31 @@ public sealed record ActorRuntimeOptions
     /// <summary>Stable name of this node (for example "node-0"). Each start adds a fresh incarnation id to it.</summary>
     public string NodeId { get; init; } = "node-0";
 
-    /// <summary>Address other nodes use to reach this one (node-to-node hop; the cluster uses it).</summary>
-    public string NodeAddress { get; init; } = "http://127.0.0.1:8080";
+    /// <summary>Address other nodes use to reach this node's cluster port, for example "http://10.0.0.5:8081".
+    /// Empty: derived from <see cref="ClusterBindAddress"/> and <see cref="ClusterPort"/>.</summary>
+    public string NodeAddress { get; init; } = "";
+
+    /// <summary>Port of the node-to-node listener (HTTP/2 without TLS). Zero: no listener, this node cannot be reached by others
+    /// (a single-node installation).</summary>
+    public int ClusterPort { get; init; }
+
+    /// <summary>Interface the node-to-node listener binds to.</summary>
+    public string ClusterBindAddress { get; init; } = "127.0.0.1";
+
+    /// <summary>Shared secret every node sends and checks on node-to-node streams. Empty: no check (keep the cluster port private).</summary>
+    public string ClusterSecret { get; init; } = "";
+
+    /// <summary>A node whose heartbeat is older than this is no longer a member (its shards are reassigned). Default: the lease TTL.</summary>
+    public TimeSpan? MemberDeadAfter { get; init; }
+
+    /// <summary>How many shards a node hands off at the same time when it leaves or another node joins.</summary>
+    public int HandoffConcurrency { get; init; } = 16;
+
+    internal TimeSpan DeadAfter => MemberDeadAfter ?? LeaseTtl;
+
+    internal string AdvertisedAddress => NodeAddress.Length > 0
+        ? NodeAddress.TrimEnd('/')
+        : ClusterPort > 0 ? $"http://{(ClusterBindAddress == "0.0.0.0" ? "127.0.0.1" : ClusterBindAddress)}:{ClusterPort}" : "";
 
     /// <summary>Number of shards. Fixed for the life of a database: the runtime refuses to start against a database made with another count.</summary>
     public int ShardCount { get; init; } = 256;
@@ -30,11 +53,12 @@ public sealed record ActorRuntimeOptions
     /// <summary>A snapshot is written after this many events since the last one. Zero: never.</summary>
     public int SnapshotEvery { get; init; } = 100;
 
-    /// <summary>How long a shard lease lasts without renewal. A crashed node's shards are free after this long.</summary>
-    public TimeSpan LeaseTtl { get; init; } = TimeSpan.FromSeconds(6);
+    /// <summary>How long a shard lease lasts without renewal. A crashed node's shards are taken over after this long
+    /// (plus at most one <see cref="LeaseRenewInterval"/>): it governs the failover time.</summary>
+    public TimeSpan LeaseTtl { get; init; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>How often the leases held are renewed (well under <see cref="LeaseTtl"/>).</summary>
-    public TimeSpan LeaseRenewInterval { get; init; } = TimeSpan.FromSeconds(2);
+    /// <summary>How often a node heartbeats, renews its leases, refreshes the shard directory and rebalances.</summary>
+    public TimeSpan LeaseRenewInterval { get; init; } = TimeSpan.FromSeconds(1);
 
     /// <summary>How often due reminders are looked up.</summary>
     public TimeSpan ReminderPollInterval { get; init; } = TimeSpan.FromSeconds(1);
@@ -59,6 +83,9 @@ public sealed record ActorRuntimeOptions
         if (LeaseRenewInterval >= LeaseTtl) throw new ArgumentException("actors.lease-renew-interval must be shorter than actors.lease-ttl");
         if (JournalMaxBatchEvents < 1) throw new ArgumentException("actors.journal-max-batch-events must be at least 1");
         if (JournalWriters < 1) throw new ArgumentException("actors.journal-writers must be at least 1");
+        if (ClusterPort is < 0 or > 65535) throw new ArgumentException("actors.cluster-port must be between 0 and 65535");
+        if (HandoffConcurrency < 1) throw new ArgumentException("actors.handoff-concurrency must be at least 1");
+        if (!System.Net.IPAddress.TryParse(ClusterBindAddress, out _)) throw new ArgumentException("actors.cluster-bind-address must be an IP address");
         if (AskTimeout <= TimeSpan.Zero) throw new ArgumentException("actors.ask-timeout must be positive");
         if (!System.Text.RegularExpressions.Regex.IsMatch(Schema, "^[a-z_][a-z0-9_]*$")) throw new ArgumentException("actors.schema must be a plain lower-case identifier");
     }

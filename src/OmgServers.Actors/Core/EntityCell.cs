@@ -103,6 +103,15 @@ internal sealed class EntityCell : IEntityContext, ITimerScheduler
             return false;
         }
 
+        if (!_shard.IsValid)
+        {
+            // The lease may have passed to another node meanwhile (this process was paused): serve nothing stale.
+            envelope.Reply?.TrySetException(new ShardUnavailableException(Shard, "lease not renewed in time on this node"));
+            if (envelope.Kind == EnvelopeKind.Reminder)
+                Runtime.Reminders.Failed(Self, (ReminderFired)envelope.Message);
+            return false;
+        }
+
         if (_entity is null && !await ActivateAsync(envelope).ConfigureAwait(false))
             return false;
 

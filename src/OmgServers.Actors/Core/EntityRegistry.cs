@@ -32,6 +32,8 @@ public sealed class TypeNames
         : throw new InvalidOperationException($"no type is registered under the name '{name}'");
 
     public bool TryGetType(string name, out Type type) => _byName.TryGetValue(name, out type!);
+
+    public bool TryGetName(Type type, out string name) => _byType.TryGetValue(type, out name!);
 }
 
 /// <summary>Everything the runtime knows about one entity type.</summary>

@@ -15,6 +15,12 @@ internal sealed class LocalShard(ActorRuntime runtime, int id, long epoch)
     public long Epoch { get; } = epoch;
     public volatile ShardState State = ShardState.Active;
 
+    /// <summary>Until when (Environment.TickCount64) the lease is surely still ours: last renewal start + 90% of the TTL.
+    /// Past it (a long GC pause, SIGSTOP, a database outage) the shard serves nothing until a renewal succeeds.</summary>
+    public long ValidUntilMs = long.MaxValue;
+
+    public bool IsValid => Environment.TickCount64 < Volatile.Read(ref ValidUntilMs);
+
     public int Count { get { lock (_gate) return _cells.Count; } }
 
     /// <summary>Puts the envelope into the entity's mailbox, creating the entity's cell if needed.</summary>
@@ -25,6 +31,8 @@ internal sealed class LocalShard(ActorRuntime runtime, int id, long epoch)
         {
             if (State != ShardState.Active)
                 throw new ShardUnavailableException(Id, "shard is stopping on this node");
+            if (!IsValid)
+                throw new ShardUnavailableException(Id, "lease not renewed in time on this node");
             if (!_cells.TryGetValue(address, out var cell))
             {
                 cell = new EntityCell(this, type, id, type.MailboxCapacity ?? Runtime.Options.MailboxCapacity);

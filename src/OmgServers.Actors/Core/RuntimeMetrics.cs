@@ -23,4 +23,5 @@ public sealed class RuntimeMetrics
     public Counter RemindersFired { get; } = new();
     public Counter Redeliveries { get; } = new();
     public Counter LeasesLost { get; } = new();
+    public Counter Handoffs { get; } = new();
 }

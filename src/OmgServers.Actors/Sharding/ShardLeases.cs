@@ -9,7 +9,7 @@ namespace OmgServers.Actors.Sharding;
 /// A lease can be taken only when it has expired or was released. Journal and reminder writes check the lease at
 /// the write's epoch inside the same statement.
 /// </summary>
-internal sealed class ShardLeases(NpgsqlDataSource db, string schema, string owner)
+internal sealed class ShardLeases(NpgsqlDataSource db, string schema, string owner, int shardCount)
 {
     // Take-over locks FOR UPDATE, which waits for writers' key-share locks: a batch that passed its fence commits
     // before the lease changes hands. Every statement locks lease rows in shard order, so they cannot deadlock.
@@ -39,7 +39,12 @@ internal sealed class ShardLeases(NpgsqlDataSource db, string schema, string own
         WITH mine AS (SELECT shard FROM {schema}.shard_leases WHERE owner = $1 AND shard = ANY($2) ORDER BY shard FOR UPDATE)
         UPDATE {schema}.shard_leases l SET owner = NULL, expires_at = '-infinity' FROM mine WHERE l.shard = mine.shard
         """;
-    private readonly string _ownersSql = $"SELECT shard, owner, epoch FROM {schema}.shard_leases WHERE owner IS NOT NULL AND expires_at > clock_timestamp()";
+    private readonly string _directorySql = $"""
+        SELECT l.shard, l.owner, l.epoch, coalesce(m.address, '') FROM {schema}.shard_leases l
+        LEFT JOIN {schema}.members m ON m.owner = l.owner
+        WHERE l.owner IS NOT NULL AND l.expires_at > clock_timestamp()
+        """;
+    private readonly int _shardCount = shardCount;
 
     public string Owner { get; } = owner;
 
@@ -82,14 +87,17 @@ internal sealed class ShardLeases(NpgsqlDataSource db, string schema, string own
         await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
     }
 
-    /// <summary>The live owner of every held shard (the routing table's source).</summary>
-    public async Task<Dictionary<int, (string Owner, long Epoch)>> OwnersAsync(CancellationToken ct)
+    /// <summary>The live holder of every shard with its address (null where none): the routing table.</summary>
+    public async Task<Cluster.ShardDirectory.Entry?[]> DirectoryAsync(CancellationToken ct)
     {
-        var result = new Dictionary<int, (string, long)>();
-        await using var cmd = db.CreateCommand(_ownersSql);
+        var result = new Cluster.ShardDirectory.Entry?[_shardCount];
+        await using var cmd = db.CreateCommand(_directorySql);
         await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
         while (await reader.ReadAsync(ct).ConfigureAwait(false))
-            result[reader.GetInt32(0)] = (reader.GetString(1), reader.GetInt64(2));
+        {
+            var shard = reader.GetInt32(0);
+            if (shard < _shardCount) result[shard] = new Cluster.ShardDirectory.Entry(reader.GetString(1), reader.GetInt64(2), reader.GetString(3));
+        }
         return result;
     }
 }

@@ -1,0 +1,25 @@
+using OmgServers.Hosting.Configuration;
+using OmgServers.Service;
+
+LoadedSettings settings;
+try
+{
+    settings = OmgServersSettingsLoader.Load(args);
+}
+catch (Exception e) when (e is SettingsException or HoconParseException)
+{
+    Console.Error.WriteLine(e.Message);
+    return 2;
+}
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddOmgServers(settings);
+
+var app = builder.Build();
+app.MapOmgServers();
+
+await app.RunAsync();
+return Environment.ExitCode;
+
+/// <summary>Entry point type, visible to WebApplicationFactory-based tests.</summary>
+public partial class Program;

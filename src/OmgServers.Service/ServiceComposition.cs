@@ -1,0 +1,78 @@
+using System.Net;
+using OmgServers.Actors;
+using OmgServers.Hosting.Configuration;
+using OmgServers.Service.Database;
+using OmgServers.Service.Health;
+using OmgServers.Service.Logging;
+
+namespace OmgServers.Service;
+
+/// <summary>The one place the host is put together: settings, logging, listener, database, actor runtime, endpoints.</summary>
+public static class ServiceComposition
+{
+    public static WebApplicationBuilder AddOmgServers(this WebApplicationBuilder builder, LoadedSettings loaded)
+    {
+        var settings = loaded.Settings;
+        builder.Services.AddSingleton(loaded);
+        builder.Services.AddSingleton(settings);
+
+        builder.Logging.AddOmgServersLogging(settings.Logging);
+        builder.WebHost.ConfigureKestrel(kestrel => Listen(kestrel, settings.Server));
+        builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = settings.Server.ShutdownTimeout);
+        builder.Services.AddHostedService<StartupReport>();
+
+        // Registered before the actor runtime: hosted services stop in reverse order, so the embedded PostgreSQL
+        // stops only after the runtime has drained its entities and flushed its journal.
+        var database = builder.Services.AddOmgServersDatabase(settings);
+
+        builder.Services.AddActorRuntime(
+            new ActorRuntimeOptions
+            {
+                ConnectionString = database.ConnectionString,
+                NodeId = settings.Actors.NodeId,
+                NodeAddress = settings.Server.Uri.ToString().TrimEnd('/'),
+                ShardCount = settings.Actors.ShardCount,
+                AskTimeout = settings.Actors.AskTimeout,
+                MailboxCapacity = settings.Actors.MailboxCapacity,
+                PassivateAfter = settings.Actors.PassivateAfter,
+                SnapshotEvery = settings.Actors.SnapshotEvery,
+                LeaseTtl = settings.Actors.LeaseTtl,
+                LeaseRenewInterval = settings.Actors.LeaseRenewInterval,
+                ReminderPollInterval = settings.Actors.ReminderPollInterval,
+                JournalMaxBatchEvents = settings.Actors.JournalMaxBatchEvents,
+                JournalWriters = settings.Actors.JournalWriters,
+                RedeliveryInterval = settings.Actors.RedeliveryInterval,
+                ShutdownTimeout = settings.Server.ShutdownTimeout / 2,
+            },
+            entities =>
+            {
+                // Each API area registers its entities here, one call per area (for example entities.AddTenantEntities()).
+            });
+
+        builder.Services.AddOmgServersHealthChecks();
+        return builder;
+    }
+
+    public static WebApplication MapOmgServers(this WebApplication app)
+    {
+        if (app.Services.GetRequiredService<OmgServersSettings>().Logging.AccessLogsEnabled)
+        {
+            app.UseAccessLog();
+        }
+
+        app.MapHealthApi();
+        return app;
+    }
+
+    private static void Listen(Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions kestrel, ServerSettings server)
+    {
+        if (server.Host == "localhost")
+        {
+            kestrel.ListenLocalhost(server.Port);
+        }
+        else
+        {
+            kestrel.Listen(IPAddress.Parse(server.Host), server.Port);
+        }
+    }
+}

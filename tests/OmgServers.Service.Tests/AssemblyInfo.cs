@@ -1,0 +1,4 @@
+using OmgServers.Service.Tests.Infrastructure;
+using Xunit;
+
+[assembly: AssemblyFixture(typeof(TestPostgres))]
