@@ -30,7 +30,12 @@ public static class ServiceComposition
             {
                 ConnectionString = database.ConnectionString,
                 NodeId = settings.Actors.NodeId,
-                NodeAddress = settings.Server.Uri.ToString().TrimEnd('/'),
+                NodeAddress = settings.Actors.NodeAddress,
+                ClusterPort = settings.Actors.ClusterPort,
+                ClusterBindAddress = settings.Actors.ClusterBindAddress,
+                ClusterSecret = settings.Actors.ClusterSecret,
+                MemberDeadAfter = settings.Actors.MemberDeadAfter > TimeSpan.Zero ? settings.Actors.MemberDeadAfter : null,
+                HandoffConcurrency = settings.Actors.HandoffConcurrency,
                 ShardCount = settings.Actors.ShardCount,
                 AskTimeout = settings.Actors.AskTimeout,
                 MailboxCapacity = settings.Actors.MailboxCapacity,

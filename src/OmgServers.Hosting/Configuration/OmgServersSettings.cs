@@ -64,7 +64,21 @@ public sealed record OmgServersSettings(
             ReminderPollInterval: b.Duration("omgservers.actors.reminder-poll-interval"),
             JournalMaxBatchEvents: b.Int("omgservers.actors.journal-max-batch-events", 1, 100_000),
             JournalWriters: b.Int("omgservers.actors.journal-writers", 1, 64),
-            RedeliveryInterval: b.Duration("omgservers.actors.redelivery-interval"));
+            RedeliveryInterval: b.Duration("omgservers.actors.redelivery-interval"),
+            MemberDeadAfter: b.Duration("omgservers.actors.member-dead-after", TimeSpan.Zero),
+            ClusterPort: b.Int("omgservers.actors.cluster-port", 0, 65535),
+            ClusterBindAddress: b.String("omgservers.actors.cluster-bind-address", allowEmpty: false),
+            NodeAddress: b.String("omgservers.actors.node-address"),
+            ClusterSecret: b.String("omgservers.actors.cluster-secret"),
+            HandoffConcurrency: b.Int("omgservers.actors.handoff-concurrency", 1, 1024));
+        if (!System.Net.IPAddress.TryParse(actors.ClusterBindAddress, out _))
+        {
+            b.Fail("omgservers.actors.cluster-bind-address", $"\"{actors.ClusterBindAddress}\" is not an IP address");
+        }
+        if (actors.NodeAddress.Length > 0 && !(Uri.TryCreate(actors.NodeAddress, UriKind.Absolute, out var nodeUri) && nodeUri.Scheme is "http" or "https"))
+        {
+            b.Fail("omgservers.actors.node-address", $"\"{actors.NodeAddress}\" is not an absolute http URI");
+        }
         if (actors.LeaseRenewInterval >= actors.LeaseTtl && actors.LeaseTtl > TimeSpan.Zero)
         {
             b.Fail("omgservers.actors.lease-renew-interval",
@@ -203,7 +217,13 @@ public sealed record ActorsSettings(
     TimeSpan ReminderPollInterval,
     int JournalMaxBatchEvents,
     int JournalWriters,
-    TimeSpan RedeliveryInterval);
+    TimeSpan RedeliveryInterval,
+    TimeSpan MemberDeadAfter,
+    int ClusterPort,
+    string ClusterBindAddress,
+    string NodeAddress,
+    string ClusterSecret,
+    int HandoffConcurrency);
 
 public sealed record ClientsSettings(TimeSpan TokenLifetime, TimeSpan InactiveInterval);
 

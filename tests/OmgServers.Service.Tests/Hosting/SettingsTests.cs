@@ -35,12 +35,18 @@ public sealed class SettingsTests
             MailboxCapacity: 1000,
             PassivateAfter: TimeSpan.FromSeconds(120),
             SnapshotEvery: 100,
-            LeaseTtl: TimeSpan.FromSeconds(6),
-            LeaseRenewInterval: TimeSpan.FromSeconds(2),
+            LeaseTtl: TimeSpan.FromSeconds(5),
+            LeaseRenewInterval: TimeSpan.FromSeconds(1),
             ReminderPollInterval: TimeSpan.FromSeconds(1),
             JournalMaxBatchEvents: 1000,
             JournalWriters: 4,
-            RedeliveryInterval: TimeSpan.FromSeconds(2)));
+            RedeliveryInterval: TimeSpan.FromSeconds(2),
+            MemberDeadAfter: TimeSpan.Zero,
+            ClusterPort: 0,
+            ClusterBindAddress: "127.0.0.1",
+            NodeAddress: "",
+            ClusterSecret: "",
+            HandoffConcurrency: 16));
 
         s.Clients.Should().Be(new ClientsSettings(TimeSpan.FromSeconds(3600), TimeSpan.FromSeconds(30)));
         s.Runtimes.DefaultCpuLimit.Should().Be(100);
@@ -128,7 +134,7 @@ public sealed class SettingsTests
         var errors = load.Should().Throw<SettingsException>().Which.Errors;
 
         var stringKeys = new[] { "application-name", "host", "data-dir", "jwt-issuer", "service-user-alias", "service-user-password",
-            "username", "password", "node-id", "docker-network", "alias", "url" };
+            "username", "password", "node-id", "docker-network", "alias", "url", "cluster-bind-address", "node-address", "cluster-secret" };
         var typedKeys = leaves
             .Select(l => string.Join('.', l.Path))
             .Where(p => !stringKeys.Contains(p.Split('.')[^1]) && !p.EndsWith("docker-hosts") && !p.EndsWith("servers"))
@@ -145,6 +151,9 @@ public sealed class SettingsTests
     [InlineData("OMGSERVERS_SERVER_PORT", "http", "omgservers.server.port = \"http\" (environment variable OMGSERVERS_SERVER_PORT): expected a whole number")]
     [InlineData("OMGSERVERS_SERVER_PORT", "70000", "omgservers.server.port = \"70000\" (environment variable OMGSERVERS_SERVER_PORT): must be between 0 and 65535")]
     [InlineData("OMGSERVERS_ACTORS_ASK_TIMEOUT", "10 parsecs", "omgservers.actors.ask-timeout = \"10 parsecs\" (*): expected a duration*")]
+    [InlineData("OMGSERVERS_ACTORS_CLUSTER_BIND_ADDRESS", "somewhere", "omgservers.actors.cluster-bind-address*")]
+    [InlineData("OMGSERVERS_ACTORS_NODE_ADDRESS", "ftp://x", "omgservers.actors.node-address*")]
+    [InlineData("OMGSERVERS_ACTORS_CLUSTER_PORT", "70000", "omgservers.actors.cluster-port*")]
     [InlineData("OMGSERVERS_ACTORS_LEASE_RENEW_INTERVAL", "6s", "omgservers.actors.lease-renew-interval: must be shorter than omgservers.actors.lease-ttl*")]
     [InlineData("OMGSERVERS_LOGGING_ROOT_LOGS_LEVEL", "LOUD", "omgservers.logging.root-logs-level = \"LOUD\" (*): expected one of TRACE, DEBUG, INFO*")]
     [InlineData("OMGSERVERS_LOGGING_CONSOLE_FORMAT", "xml", "omgservers.logging.console-format = \"xml\" (*): expected one of simple, json")]
