@@ -4,10 +4,14 @@
 //   load <entities> <count> <concurrency>   Asks Pair(n) for n = 1..count over `entities` counters; prints "ack <id> <n>" per reply
 //   remind <id> <name> <ms>                 sets a durable reminder; prints "reminded <id> <name>"
 //   get <id>                                prints "state <id> <comma-separated values> <comma-separated reminders>"
+//   probe <entities>                        Asks Get of k0..k<entities-1> with a 1 s deadline; prints "probe <ok> <failed>"
+//   shards                                  prints "shards <count> <comma-separated shard ids>"
+//   drain <node> / undrain <node>           marks a node leaving / up; prints "drained <node> <true|false>"
 //   stop                                    graceful stop; prints "stopped"
 // It prints "ready" when it holds all shards and "fired <id> <name>" when a reminder is handled.
 using System.Collections.Concurrent;
 using System.Collections.Immutable;
+using Microsoft.Extensions.Logging;
 using OmgServers.Actors;
 
 var options = ParseArgs(args);
@@ -15,9 +19,15 @@ var output = new BlockingCollection<string>();
 var writer = new Thread(() => { foreach (var line in output.GetConsumingEnumerable()) { Console.Out.WriteLine(line); Console.Out.Flush(); } }) { IsBackground = true };
 writer.Start();
 
+using var loggers = LoggerFactory.Create(b => b
+    .SetMinimumLevel(Enum.Parse<LogLevel>(Environment.GetEnvironmentVariable("TESTHOST_LOG_LEVEL") ?? "Warning"))
+    .AddSimpleConsole(o => o.SingleLine = true)
+    .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace));
 var runtime = ActorRuntime.Create(options, r => r.Entity("pair", _ => new PairCounter(output.Add))
+    // "k<n>" shards like the n-th of a run of snowflake ids would: CRC-16 spreads short look-alike strings badly.
+    .ShardKey(id => (245515657456648192L + long.Parse(id[1..]) * 16_777_216L).ToString())
     .Event<Applied>("testhost.applied")
-    .Event<Fired>("testhost.fired"));
+    .Event<Fired>("testhost.fired"), loggers: loggers);
 await runtime.StartAsync();
 while (!runtime.IsReady) await Task.Delay(20);
 output.Add("ready");
@@ -39,6 +49,24 @@ while ((line = Console.In.ReadLine()) is not null)
         case "get":
             var state = await runtime.AskAsync<PairState>(new EntityAddress("pair", parts[1]), new Get());
             output.Add($"state {parts[1]} {string.Join(',', state.Values)} {string.Join(',', state.Reminders)}");
+            break;
+        case "probe":
+            var n = int.Parse(parts[1]);
+            var results = await Task.WhenAll(Enumerable.Range(0, n).Select(async e =>
+            {
+                try { await runtime.AskAsync<PairState>(new EntityAddress("pair", "k" + e), new Get(), TimeSpan.FromSeconds(1)); return true; }
+                catch (ActorRuntimeException) { return false; }
+            }));
+            output.Add($"probe {results.Count(r => r)} {results.Count(r => !r)}");
+            break;
+        case "shards":
+            var owned = runtime.OwnedShards();
+            output.Add($"shards {owned.Length} {string.Join(',', owned)}");
+            break;
+        case "drain":
+        case "undrain":
+            var changed = await runtime.SetNodeStateAsync(parts[1], parts[0] == "drain");
+            output.Add($"{parts[0]}ed {parts[1]} {changed.ToString().ToLowerInvariant()}");
             break;
         case "stop":
             await runtime.StopAsync();
@@ -66,6 +94,7 @@ async Task LoadAsync(int entities, int count, int concurrency)
             catch (Exception ex)
             {
                 output.Add($"nack {id} {n} {ex.GetType().Name}");
+                await Task.Delay(50); // a failing node: do not spin
             }
         }
     }));
@@ -87,7 +116,10 @@ static ActorRuntimeOptions ParseArgs(string[] args)
         ShardCount = int.Parse(Arg("shards", "16")),
         LeaseTtl = TimeSpan.FromMilliseconds(int.Parse(Arg("lease-ttl-ms", "2000"))),
         LeaseRenewInterval = TimeSpan.FromMilliseconds(int.Parse(Arg("lease-ttl-ms", "2000")) / 4),
+        AskTimeout = TimeSpan.FromSeconds(10),
         ReminderPollInterval = TimeSpan.FromMilliseconds(100),
+        ClusterPort = int.Parse(Arg("cluster-port", "0")),
+        ClusterSecret = Arg("secret", ""),
         SnapshotEvery = int.Parse(Arg("snapshot-every", "50")),
     };
 }

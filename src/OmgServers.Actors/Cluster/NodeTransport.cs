@@ -144,7 +144,12 @@ internal sealed class NodeConnection : IAsyncDisposable
     private async Task RunAsync(Channel<byte[]> outgoing)
     {
         var content = new DuplexContent();
-        using var request = new HttpRequestMessage(HttpMethod.Post, _address + NodeTransport.Path) { Content = content };
+        using var request = new HttpRequestMessage(HttpMethod.Post, _address + NodeTransport.Path)
+        {
+            Content = content,
+            Version = HttpVersion.Version20, // HTTP/2 prior knowledge: HttpClient's defaults do not apply to a request built here
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        };
         if (_secret.Length > 0) request.Headers.Add(NodeTransport.SecretHeader, _secret);
         string reason = "stream ended";
         var established = false;

@@ -51,6 +51,15 @@ internal static class Schema
             started_at timestamptz NOT NULL DEFAULT now(),
             heartbeat_at timestamptz NOT NULL DEFAULT now());
         """,
+        // 2: who held which shard at which epoch, since when (audits fencing; the operator view shows it)
+        $"""
+        CREATE TABLE IF NOT EXISTS {s}.lease_history (
+            shard int NOT NULL,
+            epoch bigint NOT NULL,
+            owner text NOT NULL,
+            acquired_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+            PRIMARY KEY (shard, epoch));
+        """,
     ];
 
     public static async Task MigrateAsync(NpgsqlDataSource db, string schema, int shardCount, CancellationToken ct)

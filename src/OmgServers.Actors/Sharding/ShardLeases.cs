@@ -19,9 +19,13 @@ internal sealed class ShardLeases(NpgsqlDataSource db, string schema, string own
             WHERE shard = ANY($3) AND (owner IS NULL OR expires_at < clock_timestamp())
             ORDER BY shard
             FOR UPDATE)
-        UPDATE {schema}.shard_leases l SET owner = $1, epoch = l.epoch + 1, expires_at = clock_timestamp() + $2
-        FROM free WHERE l.shard = free.shard
-        RETURNING l.shard, l.epoch
+        , taken AS (
+            UPDATE {schema}.shard_leases l SET owner = $1, epoch = l.epoch + 1, expires_at = clock_timestamp() + $2
+            FROM free WHERE l.shard = free.shard
+            RETURNING l.shard, l.epoch)
+        , history AS (
+            INSERT INTO {schema}.lease_history (shard, epoch, owner) SELECT shard, epoch, $1 FROM taken)
+        SELECT shard, epoch FROM taken
         """;
     // Renewal is a non-key update (FOR NO KEY UPDATE), which does not conflict with the owner's own writes.
     private readonly string _renewSql = $"""

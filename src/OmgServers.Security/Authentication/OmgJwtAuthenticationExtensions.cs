@@ -1,0 +1,32 @@
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace OmgServers.Security;
+
+public static class OmgJwtAuthenticationExtensions
+{
+    /// <summary>
+    /// Registers <paramref name="validator"/> as a singleton and <see cref="OmgJwtAuthenticationHandler"/> as the
+    /// default authenticate, challenge and forbid scheme (<see cref="OmgJwtAuthenticationHandler.SchemeName"/>).
+    /// Add <c>AddAuthorization()</c> and <c>RequireRole(...)</c> policies as usual.
+    /// </summary>
+    public static AuthenticationBuilder AddOmgJwtAuthentication(
+        this IServiceCollection services,
+        JwtValidator validator,
+        Action<OmgJwtAuthenticationOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(validator);
+        services.AddSingleton(validator);
+        return services
+            .AddAuthentication(options =>
+            {
+                options.DefaultScheme = OmgJwtAuthenticationHandler.SchemeName;
+                options.DefaultAuthenticateScheme = OmgJwtAuthenticationHandler.SchemeName;
+                options.DefaultChallengeScheme = OmgJwtAuthenticationHandler.SchemeName;
+                options.DefaultForbidScheme = OmgJwtAuthenticationHandler.SchemeName;
+            })
+            .AddScheme<OmgJwtAuthenticationOptions, OmgJwtAuthenticationHandler>(
+                OmgJwtAuthenticationHandler.SchemeName, configure);
+    }
+}
