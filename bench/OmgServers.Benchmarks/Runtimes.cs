@@ -5,7 +5,7 @@ namespace OmgServers.Benchmarks;
 internal static class Runtimes
 {
     /// <summary>A runtime in a fresh schema, started and holding all its shards.</summary>
-    public static async Task<ActorRuntime> StartAsync(string connection, Action<EntityRegistryBuilder> entities, Func<ActorRuntimeOptions, ActorRuntimeOptions>? tweak = null)
+    public static async Task<ActorRuntime> StartAsync(string connection, Action<EntityRegistryBuilder> entities, Func<ActorRuntimeOptions, ActorRuntimeOptions>? tweak = null, bool waitReady = true)
     {
         var options = new ActorRuntimeOptions
         {
@@ -17,7 +17,7 @@ internal static class Runtimes
         var runtime = ActorRuntime.Create(tweak is null ? options : tweak(options), entities);
         await runtime.StartAsync();
         var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (!runtime.IsReady)
+        while (waitReady && !runtime.IsReady)
         {
             if (DateTime.UtcNow > deadline) throw new TimeoutException("runtime did not take its shards");
             await Task.Delay(20);

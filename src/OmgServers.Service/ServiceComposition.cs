@@ -4,6 +4,7 @@ using OmgServers.Hosting.Configuration;
 using OmgServers.Service.Database;
 using OmgServers.Service.Health;
 using OmgServers.Service.Logging;
+using OmgServers.Service.Management;
 
 namespace OmgServers.Service;
 
@@ -66,6 +67,7 @@ public static class ServiceComposition
         }
 
         app.MapHealthApi();
+        app.MapClusterApi();
         return app;
     }
 

@@ -108,14 +108,17 @@ static ActorRuntimeOptions ParseArgs(string[] args)
         var i = Array.IndexOf(args, "--" + name);
         return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback ?? throw new ArgumentException($"--{name} is required");
     }
+    var defaults = new ActorRuntimeOptions { ConnectionString = "" };
+    var ttl = args.Contains("--lease-ttl-ms") ? TimeSpan.FromMilliseconds(int.Parse(Arg("lease-ttl-ms"))) : defaults.LeaseTtl;
+    var renew = args.Contains("--lease-ttl-ms") ? ttl / 4 : defaults.LeaseRenewInterval;
     return new ActorRuntimeOptions
     {
         ConnectionString = Arg("connection"),
         Schema = Arg("schema"),
         NodeId = Arg("node", "testhost"),
         ShardCount = int.Parse(Arg("shards", "16")),
-        LeaseTtl = TimeSpan.FromMilliseconds(int.Parse(Arg("lease-ttl-ms", "2000"))),
-        LeaseRenewInterval = TimeSpan.FromMilliseconds(int.Parse(Arg("lease-ttl-ms", "2000")) / 4),
+        LeaseTtl = ttl,
+        LeaseRenewInterval = renew,
         AskTimeout = TimeSpan.FromSeconds(10),
         ReminderPollInterval = TimeSpan.FromMilliseconds(100),
         ClusterPort = int.Parse(Arg("cluster-port", "0")),
