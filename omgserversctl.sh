@@ -2,7 +2,7 @@
 # omgserversctl.sh: the operator CLI (bash, curl, jq), after the upstream tool (contract section 8).
 # State lives in ${OMGSERVERSCTL_DIRECTORY:-.omgserversctl} under the current directory: temp/, versions/,
 # environment (append-only `export OMGSERVERSCTL_<NAME>=<value>` lines, sourced before each command) and logs.
-# This version has `help` and the `embedded` commands; the admin/support/developer commands come later.
+# This version has `help`, the `embedded` commands and the `cluster` commands; the admin/support/developer commands come later.
 set -euo pipefail
 CTL_HOME="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 CTL_VERSION="OMGSERVERS ctl, v1.0.0"
@@ -46,16 +46,28 @@ help_embedded() {
 TEXT
 }
 
+help_cluster() {
+  cat <<'TEXT'
+ ./omgserversctl.sh cluster show [--url URL]               the nodes (state, shards, address, heartbeat age), unowned shards, readiness
+ ./omgserversctl.sh cluster drain <node-id> [--url URL]    move the node's shards to the other nodes; it keeps running (before maintenance)
+ ./omgserversctl.sh cluster undrain <node-id> [--url URL]  let the node take shards again
+   URL: the API of any node, called from that node's machine (the endpoints answer loopback callers only);
+   default $OMGSERVERSCTL_CLUSTER_URL, else http://127.0.0.1:8080
+TEXT
+}
+
 help_all() {
   echo "$CTL_VERSION"
-  echo " ./omgserversctl.sh help [topic]   topics: embedded"
+  echo " ./omgserversctl.sh help [topic]   topics: embedded, cluster"
   help_embedded
+  help_cluster
 }
 
 cmd_help() {
   case "${1:-}" in
     "") help_all ;;
     embedded) help_embedded ;;
+    cluster) help_cluster ;;
     *) help_all; exit 1 ;;
   esac
 }
@@ -158,6 +170,88 @@ cmd_embedded() {
   esac
 }
 
+# --- cluster: the operator view of a cluster (GET /q/cluster, POST /q/cluster/nodes/{id}/drain|undrain) ----
+CLUSTER_URL=""
+
+# cluster_request METHOD PATH NAME: calls the node at CLUSTER_URL, appends the call to `logs` and keeps the body in
+# temp/NAME.json (contract 8.3). An HTTP status >= 400 or no answer is an error.
+cluster_request() {
+  local method="$1" path="$2" name="$3"
+  local endpoint="${CLUSTER_URL%/}$path"
+  CLUSTER_RESPONSE="$CTL_DIRECTORY/temp/$name.json"
+  local code errors="$CTL_DIRECTORY/temp/$name.curl"
+  rm -f "$CLUSTER_RESPONSE"
+  code="$(curl -s -S -m 10 -X "$method" -o "$CLUSTER_RESPONSE" -w "%{http_code}" "$endpoint" 2>"$errors")" || true
+  {
+    echo
+    echo "$method $endpoint"
+    cat "$CLUSTER_RESPONSE" "$errors" 2>/dev/null || true
+    echo
+  } >>"$CTL_DIRECTORY/logs"
+  rm -f "$errors"
+  if [[ ! "$code" =~ ^[0-9]{3}$ || "$code" -ge 400 || "$code" -lt 200 ]]; then
+    echo "ERROR: Operation was failed, HTTP_CODE=${code:-000}, $endpoint" >&2
+    tail -n 2 "$CTL_DIRECTORY/logs" >&2
+    exit 1
+  fi
+}
+
+cluster_show() {
+  cluster_request GET /q/cluster cluster_show
+  local body="$CLUSTER_RESPONSE"
+  printf '%-12s %-8s %6s  %-28s %s\n' NODE STATE SHARDS ADDRESS HEARTBEAT
+  local node state shards address age
+  while IFS=$'\t' read -r node state shards address age; do
+    printf '%-12s %-8s %6s  %-28s %s\n' "$node" "$state" "$shards" "$address" "$age"
+  done < <(jq -r '
+    # ISO-8601 UTC with milliseconds to epoch seconds (fromdateiso8601 takes whole seconds only).
+    def epoch: capture("^(?<s>[^.Z]+)(\\.(?<f>[0-9]+))?Z$") | (.s + "Z" | fromdateiso8601) + ("0." + (.f // "0") | tonumber);
+    def age: if . < 0 then 0 else . end
+      | if . < 120 then "\((. * 10 | floor) / 10)s ago"
+        elif . < 7200 then "\(. / 60 | floor)m ago"
+        else "\(. / 3600 | floor)h ago" end;
+    .self as $self
+    | .nodes | sort_by(.node_id, (.state != "up"), .started) | .[]
+    | [(.node_id + (if .owner == $self then " *" else "" end)), .state, .shard_count, .address, (now - (.heartbeat | epoch) | age)]
+    | @tsv' "$body")
+  jq -r '"Shards \(.shard_count), unowned \(.unowned_shards), \(if .ready then "ready" else "NOT ready" end) (* = \(.self | sub("/.*$"; "")), the node that answered)"' "$body"
+  say "Cluster was shown, UNOWNED_SHARDS=$(jq -r .unowned_shards "$body"), READY=$(jq -r .ready "$body")"
+}
+
+cluster_set_state() { # cluster_set_state drain|undrain NODE_ID
+  local action="$1" node="$2" encoded
+  encoded="$(jq -rn --arg v "$node" '$v | @uri')"
+  cluster_request POST "/q/cluster/nodes/$encoded/$action" "cluster_${action}_$encoded"
+  local state
+  state="$(jq -r '.state // empty' "$CLUSTER_RESPONSE")"
+  [[ -n "$state" ]] || fail "STATE was not received"
+  if [[ "$action" == drain ]]; then
+    say "Node is draining, its shards move to the other nodes (follow with: cluster show), NODE_ID=$node, STATE=$state"
+  else
+    say "Node was undrained, it takes shards again, NODE_ID=$node, STATE=$state"
+  fi
+}
+
+cmd_cluster() {
+  require curl jq
+  local args=() url="${OMGSERVERSCTL_CLUSTER_URL:-http://127.0.0.1:8080}"
+  while [[ $# -gt 0 ]]; do
+    case "$1" in
+      --url) [[ $# -ge 2 ]] || { help_cluster; exit 1; }; url="$2"; shift 2 ;;
+      --url=*) url="${1#--url=}"; shift ;;
+      *) args+=("$1"); shift ;;
+    esac
+  done
+  CLUSTER_URL="$url"
+  set -- "${args[@]}"
+  local action="${1:-}"
+  case "$action" in
+    show) [[ $# -eq 1 ]] || { help_cluster; exit 1; }; cluster_show ;;
+    drain|undrain) [[ $# -eq 2 && -n "$2" ]] || { help_cluster; exit 1; }; cluster_set_state "$action" "$2" ;;
+    *) help_cluster; exit 1 ;;
+  esac
+}
+
 # --- dispatch -----------------------------------------------------------------------------------------
 main() {
   init_state
@@ -166,6 +260,7 @@ main() {
   case "$command" in
     help) cmd_help "$@" ;;
     embedded) cmd_embedded "$@" ;;
+    cluster) cmd_cluster "$@" ;;
     *) help_all; exit 1 ;;
   esac
 }

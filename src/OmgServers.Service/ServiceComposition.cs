@@ -5,6 +5,9 @@ using OmgServers.Service.Database;
 using OmgServers.Service.Health;
 using OmgServers.Service.Logging;
 using OmgServers.Service.Management;
+using OmgServers.Domain;
+using OmgServers.Service.Api;
+using OmgServers.Service.Identity;
 
 namespace OmgServers.Service;
 
@@ -50,10 +53,8 @@ public static class ServiceComposition
                 RedeliveryInterval = settings.Actors.RedeliveryInterval,
                 ShutdownTimeout = settings.Server.ShutdownTimeout / 2,
             },
-            entities =>
-            {
-                // Each API area registers its entities here, one call per area (for example entities.AddTenantEntities()).
-            });
+            entities => entities.AddDomainEntities());
+        builder.Services.AddOmgIdentity(settings);
 
         builder.Services.AddOmgServersHealthChecks();
         return builder;
@@ -66,8 +67,10 @@ public static class ServiceComposition
             app.UseAccessLog();
         }
 
+        app.UseAuthentication();
         app.MapHealthApi();
         app.MapClusterApi();
+        app.MapIdentityApi();
         return app;
     }
 

@@ -57,7 +57,8 @@ internal sealed class ActorRuntimeHostedService(ActorRuntime runtime, ILogger<Ac
             }
             catch (Exception ex)
             {
-                log.LogWarning("actor runtime start attempt {Attempt} failed: {Error}; retrying in {Delay}", attempt, ex.Message, delay);
+                // The first attempts usually race the database's own start: only a persisting failure is worth a warning.
+                log.Log(attempt <= 5 ? LogLevel.Debug : LogLevel.Warning, "actor runtime start attempt {Attempt} failed: {Error}; retrying in {Delay}", attempt, ex.Message, delay);
                 runtime.ResetAfterFailedStart();
                 try { await Task.Delay(delay, _cancel.Token).ConfigureAwait(false); } catch (OperationCanceledException) { return; }
                 delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 5000));

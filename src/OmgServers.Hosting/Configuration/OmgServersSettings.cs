@@ -32,9 +32,17 @@ public sealed record OmgServersSettings(
             DataDir: b.String("omgservers.server.data-dir", allowEmpty: false),
             ShutdownTimeout: b.Duration("omgservers.server.shutdown-timeout"),
             JwtIssuer: b.String("omgservers.server.jwt-issuer", allowEmpty: false),
+            PublicKey: b.String("omgservers.server.public-key"),
+            PrivateKey: b.String("omgservers.server.private-key"),
+            X5c: b.String("omgservers.server.x5c"),
             ServiceUserAlias: b.String("omgservers.server.service-user-alias", allowEmpty: false),
             ServiceUserPassword: b.String("omgservers.server.service-user-password"));
 
+        if ((server.PublicKey.Length == 0) != (server.PrivateKey.Length == 0))
+        {
+            b.Fail(server.PublicKey.Length == 0 ? "omgservers.server.public-key" : "omgservers.server.private-key",
+                "public-key and private-key are set together (or both left empty for a generated pair)");
+        }
         if (server.Host.Length > 0 && server.Host != "localhost" && !System.Net.IPAddress.TryParse(server.Host, out _))
         {
             b.Fail("omgservers.server.host", $"\"{server.Host}\" is not an IP address or localhost (use 0.0.0.0 for all interfaces, 127.0.0.1 for loopback)");
@@ -140,6 +148,9 @@ public sealed record ServerSettings(
     string DataDir,
     TimeSpan ShutdownTimeout,
     string JwtIssuer,
+    string PublicKey,
+    string PrivateKey,
+    string X5c,
     string ServiceUserAlias,
     string ServiceUserPassword)
 {

@@ -18,6 +18,23 @@ public static class OmgJwtAuthenticationExtensions
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(validator);
         services.AddSingleton(validator);
+        return AddScheme(services, configure);
+    }
+
+    /// <summary>
+    /// As above, for a validator that the container provides (for example one whose key is loaded at start-up):
+    /// register <see cref="JwtValidator"/> yourself.
+    /// </summary>
+    public static AuthenticationBuilder AddOmgJwtAuthentication(
+        this IServiceCollection services,
+        Action<OmgJwtAuthenticationOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        return AddScheme(services, configure);
+    }
+
+    private static AuthenticationBuilder AddScheme(IServiceCollection services, Action<OmgJwtAuthenticationOptions>? configure)
+    {
         return services
             .AddAuthentication(options =>
             {

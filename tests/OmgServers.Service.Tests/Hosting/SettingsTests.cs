@@ -134,7 +134,7 @@ public sealed class SettingsTests
         var errors = load.Should().Throw<SettingsException>().Which.Errors;
 
         var stringKeys = new[] { "application-name", "host", "data-dir", "jwt-issuer", "service-user-alias", "service-user-password",
-            "username", "password", "node-id", "docker-network", "alias", "url", "cluster-bind-address", "node-address", "cluster-secret" };
+            "username", "password", "node-id", "docker-network", "alias", "url", "cluster-bind-address", "node-address", "cluster-secret", "public-key", "private-key", "x5c" };
         var typedKeys = leaves
             .Select(l => string.Join('.', l.Path))
             .Where(p => !stringKeys.Contains(p.Split('.')[^1]) && !p.EndsWith("docker-hosts") && !p.EndsWith("servers"))

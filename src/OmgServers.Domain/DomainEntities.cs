@@ -1,0 +1,16 @@
+using OmgServers.Actors;
+using OmgServers.Domain.Aliases;
+using OmgServers.Domain.Users;
+
+namespace OmgServers.Domain;
+
+/// <summary>The one place every entity type of the backend is registered (service, cluster nodes and tests alike).</summary>
+public static class DomainEntities
+{
+    public static EntityRegistryBuilder AddDomainEntities(this EntityRegistryBuilder r)
+    {
+        UserEntity.Register(r);
+        AliasEntity.Register(r);
+        return r;
+    }
+}
