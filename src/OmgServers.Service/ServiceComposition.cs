@@ -55,6 +55,7 @@ public static class ServiceComposition
             },
             entities => entities.AddDomainEntities());
         builder.Services.AddOmgIdentity(settings);
+        builder.Services.AddOmgOpenApi();
 
         builder.Services.AddOmgServersHealthChecks();
         return builder;
@@ -67,6 +68,7 @@ public static class ServiceComposition
             app.UseAccessLog();
         }
 
+        app.MapOmgOpenApi();
         app.UseAuthentication();
         app.MapHealthApi();
         app.MapClusterApi();
