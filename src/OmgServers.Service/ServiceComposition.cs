@@ -69,6 +69,7 @@ public static class ServiceComposition
         }
 
         app.MapOmgOpenApi();
+        app.UseContractStatusCodes();
         app.UseAuthentication();
         app.MapHealthApi();
         app.MapClusterApi();

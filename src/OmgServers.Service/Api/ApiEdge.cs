@@ -49,6 +49,18 @@ public static class ApiEdge
         .Produces<ErrorBody>(409);
     }
 
+    /// <summary>
+    /// Routing answers an unsupported content type with a bare 415 before any endpoint runs; the contract says
+    /// 400 WRONG_MEDIA_TYPE (1.3). This rewrites it for the API paths.
+    /// </summary>
+    public static IApplicationBuilder UseContractStatusCodes(this IApplicationBuilder app) => app.Use(async (http, next) =>
+    {
+        await next(http);
+        if (http.Response.StatusCode == StatusCodes.Status415UnsupportedMediaType && !http.Response.HasStarted
+            && http.Request.Path.StartsWithSegments("/service"))
+            await WriteAsync(http, 400, new ErrorBody(Qualifier.WRONG_MEDIA_TYPE));
+    });
+
     /// <summary>A missing or invalid token: 401 WRONG_CREDENTIALS; a valid token of another role: 403 PERMISSION_NOT_FOUND.</summary>
     private static Caller? Authorize(HttpContext http, string? role)
     {
