@@ -3,7 +3,8 @@
 //            vs raw one-INSERT-per-event and raw 100-row multi-row INSERTs from one connection
 //   ask      in-process Ask round trips/s vs a bare Channel<T> ping-pong
 //   cluster  cross-node Ask round trips/s vs in-process, and the failover time after SIGKILL of a node process
-// Usage: dotnet run -c Release --project bench/OmgServers.Benchmarks -- [persist|ask|cluster|all] [--seconds N] [--connection CS]
+//   login    player logins/s and p99 through the real service vs raw RS256 signatures and bcrypt verifications
+// Usage: dotnet run -c Release --project bench/OmgServers.Benchmarks -- [persist|ask|cluster|login|all] [--seconds N] [--connection CS]
 // Without --connection it starts a private PostgreSQL with default durability (fsync on, synchronous_commit on).
 using System.Diagnostics;
 using OmgServers.Benchmarks;
@@ -31,6 +32,7 @@ try
     if (mode is "ask" or "all") await AskBench.RunAsync(connection!, seconds);
     if (mode is "persist" or "all") await PersistBench.RunAsync(connection!, seconds);
     if (mode is "cluster" or "all") await ClusterBench.RunAsync(connection!, seconds);
+    if (mode is "login" or "all") await LoginBench.RunAsync(connection!, seconds);
 }
 finally
 {
