@@ -123,24 +123,23 @@ public abstract class PersistentEntity<TState> : Entity where TState : class
         _names = cell.Runtime.Registry.Names;
         State = CreateInitialState();
 
-        var journal = cell.Runtime.Journal;
-        var snapshot = await journal.LoadSnapshotAsync(_persistenceId, ct).ConfigureAwait(false);
-        if (snapshot is { } snap)
-        {
-            var envelope = JsonSerializer.Deserialize<SnapshotEnvelope>(snap.Payload, _json)!;
-            State = envelope.State.Deserialize<TState>(_json)!;
-            _nextDeliverySeq = envelope.NextDeliverySeq;
-            foreach (var entry in envelope.Outbox) _outbox[entry.Seq] = entry;
-            foreach (var (sender, seq) in envelope.Inbox) _inbox[sender] = seq;
-            LastSequenceNr = _snapshotSeq = snap.SequenceNr;
-        }
-        await journal.ReplayAsync(_persistenceId, LastSequenceNr, (seq, manifest, payload) =>
-        {
-            var evt = JsonSerializer.Deserialize(payload, _names.TypeOf(manifest), _json)
-                      ?? throw new InvalidOperationException($"event {seq} of {_persistenceId} deserialized to null");
-            ApplyAny(evt);
-            LastSequenceNr = seq;
-        }, ct).ConfigureAwait(false);
+        await cell.Runtime.Journal.RecoverAsync(_persistenceId,
+            (seq, _, payload) =>
+            {
+                var envelope = JsonSerializer.Deserialize<SnapshotEnvelope>(payload, _json)!;
+                State = envelope.State.Deserialize<TState>(_json)!;
+                _nextDeliverySeq = envelope.NextDeliverySeq;
+                foreach (var entry in envelope.Outbox) _outbox[entry.Seq] = entry;
+                foreach (var (sender, delivered) in envelope.Inbox) _inbox[sender] = delivered;
+                LastSequenceNr = _snapshotSeq = seq;
+            },
+            (seq, manifest, payload) =>
+            {
+                var evt = JsonSerializer.Deserialize(payload, _names.TypeOf(manifest), _json)
+                          ?? throw new InvalidOperationException($"event {seq} of {_persistenceId} deserialized to null");
+                ApplyAny(evt);
+                LastSequenceNr = seq;
+            }, ct).ConfigureAwait(false);
 
         if (_outbox.Count > 0)
         {

@@ -37,8 +37,7 @@ internal sealed class Journal
     private readonly Task[] _writers;
     private readonly string _appendSql;
     private readonly string _snapshotSql;
-    private readonly string _loadSnapshotSql;
-    private readonly string _replaySql;
+    private readonly string _recoverSql;
     private readonly string _deleteSql;
     private readonly Action<int, long> _onFenced;
     private readonly RuntimeMetrics _metrics;
@@ -71,8 +70,15 @@ internal sealed class Journal
             ON CONFLICT (persistence_id) DO UPDATE SET sequence_nr = excluded.sequence_nr, manifest = excluded.manifest, payload = excluded.payload, written_at = now()
             WHERE {schema}.snapshots.sequence_nr < excluded.sequence_nr
             """;
-        _loadSnapshotSql = $"SELECT sequence_nr, manifest, payload FROM {schema}.snapshots WHERE persistence_id = $1";
-        _replaySql = $"SELECT sequence_nr, manifest, payload FROM {schema}.journal WHERE persistence_id = $1 AND sequence_nr > $2 ORDER BY sequence_nr";
+        // Recovery in one round trip: the snapshot (if any) first, then the journal tail after it.
+        _recoverSql = $"""
+            WITH s AS (SELECT sequence_nr, manifest, payload FROM {schema}.snapshots WHERE persistence_id = $1)
+            SELECT 1 AS part, sequence_nr, manifest, payload FROM s
+            UNION ALL
+            SELECT 2, j.sequence_nr, j.manifest, j.payload FROM {schema}.journal j
+            WHERE j.persistence_id = $1 AND j.sequence_nr > coalesce((SELECT sequence_nr FROM s), 0)
+            ORDER BY part, sequence_nr
+            """;
         _deleteSql = $"""
             WITH fence AS (
                 SELECT l.shard FROM {schema}.shard_leases l
@@ -222,23 +228,20 @@ internal sealed class Journal
         return accepted;
     }
 
-    public async Task<(long SequenceNr, string Manifest, byte[] Payload)?> LoadSnapshotAsync(string persistenceId, CancellationToken ct)
+    /// <summary>Reads the latest snapshot (passed to <paramref name="onSnapshot"/>) and the events after it, in one round trip.</summary>
+    public async Task RecoverAsync(string persistenceId, Action<long, string, byte[]> onSnapshot, Action<long, string, byte[]> onEvent, CancellationToken ct)
     {
-        await using var cmd = _db.CreateCommand(_loadSnapshotSql);
+        await using var cmd = _db.CreateCommand(_recoverSql);
         cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = persistenceId });
-        await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
-        if (!await reader.ReadAsync(ct).ConfigureAwait(false)) return null;
-        return (reader.GetInt64(0), reader.GetString(1), reader.GetFieldValue<byte[]>(2));
-    }
-
-    public async Task ReplayAsync(string persistenceId, long afterSeq, Action<long, string, byte[]> onEvent, CancellationToken ct)
-    {
-        await using var cmd = _db.CreateCommand(_replaySql);
-        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = persistenceId });
-        cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = afterSeq });
         await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
         while (await reader.ReadAsync(ct).ConfigureAwait(false))
-            onEvent(reader.GetInt64(0), reader.GetString(1), reader.GetFieldValue<byte[]>(2));
+        {
+            var seq = reader.GetInt64(1);
+            var manifest = reader.GetString(2);
+            var payload = reader.GetFieldValue<byte[]>(3);
+            if (reader.GetInt32(0) == 1) onSnapshot(seq, manifest, payload);
+            else onEvent(seq, manifest, payload);
+        }
     }
 
     public async Task SaveSnapshotAsync(string persistenceId, long sequenceNr, string manifest, byte[] payload)
