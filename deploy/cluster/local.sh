@@ -10,13 +10,14 @@
 #                                            or, without a node id, every node and then PostgreSQL
 #
 # Node i: instance id i, node id node-i, API on 127.0.0.1:(CLUSTER_API_PORT + i), node-to-node listener on
-# 127.0.0.1:(CLUSTER_NODE_PORT + i). Environment (defaults in brackets; `start` saves them for later commands):
+# 127.0.0.1:(CLUSTER_NODE_PORT + i). Environment (defaults in brackets; `start` keeps the ports for later commands):
 #   CLUSTER_STATE_DIR  [<repo>/.cluster]  PostgreSQL data, the service binaries the nodes run, logs, cluster secret
 #   CLUSTER_API_PORT   [8080]             first API port
 #   CLUSTER_NODE_PORT  [8180]             first node-to-node (cluster) port
 #   CLUSTER_PG_PORT    [5440]             PostgreSQL port
 #   CONFIGURATION      [Release]          build configuration
-# Other OMGSERVERS_* variables reach every node (e.g. OMGSERVERS_ACTORS_LEASE_TTL=3s); see hocon/omgservers.conf.
+# Other OMGSERVERS_* variables given to `start` or `join` reach the nodes it starts and, once they are ready, every node
+# started later (kept in <state>/omgservers.env), e.g. OMGSERVERS_ACTORS_LEASE_TTL=3s; see hocon/omgservers.conf.
 # As root, PostgreSQL runs as the postgres user, which must be able to traverse CLUSTER_STATE_DIR.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -197,6 +198,38 @@ build() {
   cp -r "$ROOT/src/OmgServers.Service/bin/$CONFIGURATION/net10.0" "$BIN"
 }
 
+# The variables start_node sets itself; the rest of OMGSERVERS_* is the user's and is remembered.
+MANAGED_VARIABLES=" OMGSERVERS_SERVER_INSTANCE_ID OMGSERVERS_SERVER_HOST OMGSERVERS_SERVER_PORT OMGSERVERS_SERVER_URI \
+OMGSERVERS_ACTORS_NODE_ID OMGSERVERS_ACTORS_CLUSTER_PORT OMGSERVERS_ACTORS_CLUSTER_BIND_ADDRESS OMGSERVERS_ACTORS_NODE_ADDRESS \
+OMGSERVERS_ACTORS_CLUSTER_SECRET OMGSERVERS_DATABASE_URL OMGSERVERS_DATABASE_USERNAME OMGSERVERS_DATABASE_PASSWORD "
+
+# Keeps the OMGSERVERS_* variables of this call (after its nodes became ready) in <state>/omgservers.env, for every
+# node started from now on: the shard count, for one, must stay the same for the life of the database. A variable
+# given to a later call wins over the kept value. Delete the file to forget them.
+remember_variables() {
+  local file="$STATE/omgservers.env" name
+  for name in $(compgen -e | grep '^OMGSERVERS_' || true); do
+    [[ "$MANAGED_VARIABLES" == *" $name "* ]] && continue
+    (
+      umask 077
+      { grep -v "^$name=" "$file" 2>/dev/null || true; printf '%s=%q\n' "$name" "${!name}"; } >"$file.new"
+    )
+    mv "$file.new" "$file"
+    say "every node started from now on gets $name (kept in ${file#"$ROOT"/})"
+  done
+}
+
+# Exports the kept variables that the environment does not set (inside start_node's subshell).
+apply_remembered_variables() {
+  local file="$STATE/omgservers.env" line name
+  [[ -f "$file" ]] || return 0
+  while IFS= read -r line; do
+    name="${line%%=*}"
+    [[ "$name" =~ ^OMGSERVERS_[A-Z0-9_]+$ && -z "${!name+set}" ]] || continue
+    eval "export $line" # NAME=<value quoted with printf %q by remember_variables>
+  done <"$file"
+}
+
 secret() {
   if [[ ! -s "$STATE/cluster-secret" ]]; then
     say "generating the cluster secret (${STATE#"$ROOT"/}/cluster-secret)"
@@ -216,8 +249,11 @@ start_node() { # start_node INDEX
   say "starting node-$i: API http://127.0.0.1:$api, cluster port $node, log ${dir#"$ROOT"/}/node.log"
   local cluster_secret
   cluster_secret="$(secret)"
+  local log_from=1
+  [[ -f "$dir/node.log" ]] && log_from=$(($(stat -c %s "$dir/node.log") + 1))
   (
     cd "$dir"
+    apply_remembered_variables
     export OMGSERVERS_SERVER_INSTANCE_ID="$i"
     export OMGSERVERS_SERVER_HOST=127.0.0.1
     export OMGSERVERS_SERVER_PORT="$api"
@@ -234,14 +270,26 @@ start_node() { # start_node INDEX
     echo "--- $(date -u +%Y-%m-%dT%H:%M:%SZ) start" >>node.log
     exec nohup dotnet "$BIN/OmgServers.Service.dll" </dev/null >>node.log 2>&1
   ) &
-  printf 'PID=%s\nAPI_PORT=%s\nNODE_PORT=%s\n' "$!" "$api" "$node" >"$dir/node.env"
+  printf 'PID=%s\nAPI_PORT=%s\nNODE_PORT=%s\nLOG_FROM=%s\n' "$!" "$api" "$node" "$log_from" >"$dir/node.env"
 }
 
 wait_ready() { # wait_ready INDEX...
   local i deadline=$((SECONDS + 120))
   for i in "$@"; do
+    local log from critical
+    log="$(node_dir "$i")/node.log"
     until node_ready "$i"; do
-      node_pid "$i" >/dev/null || { tail -n 20 "$(node_dir "$i")/node.log"; fail "node-$i exited during start, see $(node_dir "$i")/node.log"; }
+      node_pid "$i" >/dev/null || { tail -n 20 "$log"; fail "node-$i exited during start, see $log"; }
+      # A critical error is final (for example a shard count that differs from the database's): stop the node.
+      from="$(node_field "$i" LOG_FROM || true)"
+      if critical="$(grep -m 1 -E ' crit: |"LogLevel":"Critical"' < <(tail -c +"${from:-1}" "$log"))"; then
+        echo "${critical:0:400}"
+        # SIGTERM once the host listens: a stop while it is still starting ends in an unhandled cancellation.
+        local pid listening=$((SECONDS + 10))
+        until curl -fsS -m 1 -o /dev/null "$(api_url "$i")/q/health/live" 2>/dev/null || ((SECONDS >= listening)); do sleep 0.1; done
+        pid="$(node_pid "$i")" && kill -TERM "$pid" && wait_exit "$pid" "node-$i"
+        fail "node-$i cannot start (the line above); see $log. Other nodes keep running ('$SELF stop' stops everything)"
+      fi
       ((SECONDS < deadline)) || fail "node-$i was not ready within 120 s, see $(node_dir "$i")/node.log"
       sleep 0.2
     done
@@ -334,6 +382,7 @@ cmd_start() {
   done
   # shellcheck disable=SC2046 # one index per word
   wait_ready $( (seq 0 $((count - 1)); running_nodes) | sort -nu)
+  remember_variables
   wait_balanced
   echo
   print_table
@@ -384,6 +433,7 @@ cmd_join() {
   while node_pid "$i" >/dev/null; do i=$((i + 1)); done
   start_node "$i"
   wait_ready "$i"
+  remember_variables
   wait_balanced
   echo
   print_table

@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 namespace OmgServers.Contracts;
 
 /// <summary>ExceptionQualifierEnum of the contract (1.3), exact names.</summary>
-[JsonConverter(typeof(JsonStringEnumConverter<Qualifier>))]
+[JsonConverter(typeof(ExactEnumConverterFactory))]
 public enum Qualifier
 {
     WRONG_REQUEST, WRONG_MEDIA_TYPE, WRONG_ARGUMENT, WRONG_OBJECT, WRONG_WEBSOCKET_MESSAGE, WRONG_MESSAGE_QUALIFIER,

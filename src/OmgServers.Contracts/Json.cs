@@ -28,7 +28,7 @@ public static class WireJson
         options.Converters.Add(new NullableLongAsStringConverter());
         options.Converters.Add(new LenientStringConverter());
         options.Converters.Add(new InstantConverter());
-        options.Converters.Add(new JsonStringEnumConverter(namingPolicy: null, allowIntegerValues: false));
+        options.Converters.Add(new ExactEnumConverterFactory());
         options.MakeReadOnly(populateMissingResolver: true);
         return options;
     }
@@ -99,4 +99,25 @@ public sealed class InstantConverter : JsonConverter<DateTimeOffset>
 
     public override void Write(Utf8JsonWriter writer, DateTimeOffset value, JsonSerializerOptions options) =>
         writer.WriteStringValue(WireJson.FormatInstant(value));
+}
+
+/// <summary>Enums by exact, case-sensitive constant name (contract 1.2 rule 5); numbers and other spellings are refused.</summary>
+public sealed class ExactEnumConverterFactory : JsonConverterFactory
+{
+    public override bool CanConvert(Type typeToConvert) => typeToConvert.IsEnum;
+
+    public override JsonConverter CreateConverter(Type typeToConvert, JsonSerializerOptions options) =>
+        (JsonConverter)Activator.CreateInstance(typeof(ExactEnumConverter<>).MakeGenericType(typeToConvert))!;
+
+    private sealed class ExactEnumConverter<T> : JsonConverter<T> where T : struct, Enum
+    {
+        private static readonly Dictionary<string, T> ByName = Enum.GetValues<T>().ToDictionary(v => v.ToString(), v => v, StringComparer.Ordinal);
+
+        public override T Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+            reader.TokenType == JsonTokenType.String && ByName.TryGetValue(reader.GetString()!, out var value)
+                ? value
+                : throw new JsonException($"expected one of {string.Join(", ", ByName.Keys)}");
+
+        public override void Write(Utf8JsonWriter writer, T value, JsonSerializerOptions options) => writer.WriteStringValue(value.ToString());
+    }
 }

@@ -18,7 +18,14 @@ builder.AddOmgServers(settings);
 var app = builder.Build();
 app.MapOmgServers();
 
-await app.RunAsync();
+try
+{
+    await app.RunAsync();
+}
+catch (OperationCanceledException)
+{
+    // SIGTERM or Ctrl-C arrived while the host was still starting: a clean stop, not a crash.
+}
 return Environment.ExitCode;
 
 /// <summary>Entry point type, visible to WebApplicationFactory-based tests.</summary>

@@ -55,6 +55,7 @@ public static class ServiceComposition
             },
             entities => entities.AddDomainEntities());
         builder.Services.AddOmgIdentity(settings);
+        builder.Services.AddSingleton<OmgServers.Service.ControlPlane.Tenants>();
         builder.Services.AddOmgOpenApi();
 
         builder.Services.AddOmgServersHealthChecks();
@@ -74,6 +75,7 @@ public static class ServiceComposition
         app.MapHealthApi();
         app.MapClusterApi();
         app.MapIdentityApi();
+        app.MapSupportApi(); app.MapDeveloperApi();
         return app;
     }
 

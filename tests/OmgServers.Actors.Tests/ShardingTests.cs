@@ -1,3 +1,4 @@
+using OmgServers.Hosting;
 using FluentAssertions;
 
 namespace OmgServers.Actors.Tests;
@@ -79,5 +80,43 @@ public sealed class ShardingTests(PostgresFixture pg)
         ((Action)(() => ActorRuntime.Create(ok with { MailboxCapacity = 0 }, _ => { }))).Should().Throw<ArgumentException>().WithMessage("*mailbox-capacity*");
         ((Action)(() => ActorRuntime.Create(ok with { LeaseRenewInterval = TimeSpan.FromSeconds(10) }, _ => { }))).Should().Throw<ArgumentException>().WithMessage("*lease-renew-interval*");
         ((Action)(() => ActorRuntime.Create(ok with { Schema = "drop table" }, _ => { }))).Should().Throw<ArgumentException>().WithMessage("*schema*");
+    }
+}
+
+public sealed class StartRetryTests
+{
+    [Fact]
+    public async Task A_start_that_failed_because_the_database_was_down_can_be_retried_and_then_keeps_its_leases()
+    {
+        // Where the embedded PostgreSQL starts in the background, the runtime's first start attempt fails; the retry
+        // must leave the runtime fully alive (its lease loop running), not just started.
+        var port = OmgServers.Hosting.EmbeddedPostgres.FindFreeLoopbackPort();
+        var options = new ActorRuntimeOptions
+        {
+            ConnectionString = OmgServers.Hosting.EmbeddedPostgres.LoopbackConnectionString(port, "retry") + ";Timeout=2",
+            ShardCount = 8,
+            LeaseTtl = TimeSpan.FromSeconds(2),
+            LeaseRenewInterval = TimeSpan.FromMilliseconds(300),
+        };
+        await using var runtime = ActorRuntime.Create(options, r => RuntimeFactory.Register(r, new Probe()));
+        var first = () => runtime.StartAsync();
+        await first.Should().ThrowAsync<Exception>();
+        runtime.ResetAfterFailedStart();
+
+        await using var pg = await OmgServers.Hosting.EmbeddedPostgres.StartAsync(new OmgServers.Hosting.EmbeddedPostgresOptions
+        {
+            DataDirectory = Path.Combine(Path.GetTempPath(), "omgservers-retry-" + Guid.NewGuid().ToString("N")[..8]),
+            Port = port,
+            Database = "retry",
+            Throwaway = true,
+        });
+        await runtime.StartAsync();
+        await Eventually.HoldsAsync(() => runtime.IsReady, TimeSpan.FromSeconds(10), "ready after the retry");
+        // Three lease lifetimes later it must still hold everything: only a running renewal loop achieves that.
+        var until = DateTime.UtcNow.AddSeconds(6);
+        await Eventually.HoldsAsync(() => DateTime.UtcNow > until || !runtime.IsReady, TimeSpan.FromSeconds(10), "three lease lifetimes pass");
+        runtime.IsReady.Should().BeTrue("the leases were renewed");
+        runtime.Metrics.LeasesLost.Value.Should().Be(0);
+        (await runtime.AskAsync<CounterState>(new EntityAddress("counter", "1"), new Add(1))).Total.Should().Be(1);
     }
 }

@@ -21,8 +21,8 @@ public sealed class ActorRuntime : IAsyncDisposable
 {
     private readonly LocalShard?[] _shards;
     private readonly ILogger _log;
-    private readonly CancellationTokenSource _stopping = new();
-    private readonly CancellationTokenSource _loops = new();
+    private CancellationTokenSource _stopping = new();
+    private CancellationTokenSource _loops = new();
     private readonly ConcurrentDictionary<int, byte> _handingOff = new();
     private readonly SemaphoreSlim _handoffGate;
     private readonly List<Task> _background = new();
@@ -169,6 +169,12 @@ public sealed class ActorRuntime : IAsyncDisposable
         _journal = null;
         _server = null;
         _transport = null;
+        _background.Clear();
+        // The failed attempt cancelled these: a retry needs live ones, or its background loops (leases!) end at once.
+        _loops.Dispose();
+        _loops = new CancellationTokenSource();
+        _stopping.Dispose();
+        _stopping = new CancellationTokenSource();
         Interlocked.CompareExchange(ref _state, 0, 3);
     }
 

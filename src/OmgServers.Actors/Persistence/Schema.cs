@@ -88,7 +88,7 @@ internal static class Schema
             cmd.Parameters.AddWithValue("n", shardCount.ToString(System.Globalization.CultureInfo.InvariantCulture));
             var stored = (string)(await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
             if (stored != shardCount.ToString(System.Globalization.CultureInfo.InvariantCulture))
-                throw new InvalidOperationException($"this database was created with shard-count {stored}, but the configuration says {shardCount}; the shard count cannot change once data exists (set OMGSERVERS_SERVER_SHARD_COUNT={stored})");
+                throw new InvalidOperationException($"this database was created with shard-count {stored}, but the configuration says {shardCount}; the shard count cannot change once data exists (set omgservers.actors.shard-count, OMGSERVERS_ACTORS_SHARD_COUNT={stored})");
         }
         await Exec(conn, tx, $"INSERT INTO {schema}.shard_leases(shard, owner, epoch, expires_at) SELECT g, NULL, 0, '-infinity' FROM generate_series(0, {shardCount - 1}) g ON CONFLICT (shard) DO NOTHING", ct);
         await tx.CommitAsync(ct).ConfigureAwait(false);

@@ -18,12 +18,13 @@ public static class OmgJwtAuthenticationExtensions
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(validator);
         services.AddSingleton(validator);
+        services.AddSingleton<IJwtValidatorSource>(new FixedJwtValidatorSource(validator));
         return AddScheme(services, configure);
     }
 
     /// <summary>
     /// As above, for a validator that the container provides (for example one whose key is loaded at start-up):
-    /// register <see cref="JwtValidator"/> yourself.
+    /// register an <see cref="IJwtValidatorSource"/> yourself.
     /// </summary>
     public static AuthenticationBuilder AddOmgJwtAuthentication(
         this IServiceCollection services,

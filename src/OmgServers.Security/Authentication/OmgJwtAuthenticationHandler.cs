@@ -39,6 +39,17 @@ public sealed class OmgJwtAuthenticationOptions : AuthenticationSchemeOptions
 /// endpoints ignore a failed authentication, as ASP.NET Core does by default (an ambiguity clients cannot observe
 /// on the public API: every non-public endpoint requires a role).
 /// </remarks>
+/// <summary>Where the handler gets its validator; null while the key is still being loaded (the handler never waits).</summary>
+public interface IJwtValidatorSource
+{
+    JwtValidator? Validator { get; }
+}
+
+internal sealed class FixedJwtValidatorSource(JwtValidator validator) : IJwtValidatorSource
+{
+    public JwtValidator? Validator => validator;
+}
+
 public sealed class OmgJwtAuthenticationHandler : AuthenticationHandler<OmgJwtAuthenticationOptions>
 {
     /// <summary>The scheme name <see cref="OmgJwtAuthenticationExtensions.AddOmgJwtAuthentication"/> registers.</summary>
@@ -49,16 +60,19 @@ public sealed class OmgJwtAuthenticationHandler : AuthenticationHandler<OmgJwtAu
 
     private static readonly byte[] WrongCredentialsBody = """{"qualifier":"WRONG_CREDENTIALS"}"""u8.ToArray();
 
-    private readonly JwtValidator _validator;
+    /// <summary>Set in HttpContext.Items when a token arrived before the verification key was loaded (answer 503, not 401).</summary>
+    public const string KeysUnavailableItem = "omg.auth.keys-unavailable";
+
+    private readonly IJwtValidatorSource _validators;
 
     public OmgJwtAuthenticationHandler(
         IOptionsMonitor<OmgJwtAuthenticationOptions> options,
         ILoggerFactory logger,
         UrlEncoder encoder,
-        JwtValidator validator)
+        IJwtValidatorSource validators)
         : base(options, logger, encoder)
     {
-        _validator = validator;
+        _validators = validators;
     }
 
     protected override Task<AuthenticateResult> HandleAuthenticateAsync()
@@ -67,7 +81,13 @@ public sealed class OmgJwtAuthenticationHandler : AuthenticationHandler<OmgJwtAu
         if (!present)
             return Task.FromResult(AuthenticateResult.NoResult());
 
-        JwtValidationResult result = _validator.Validate(token);
+        if (_validators.Validator is not { } validator)
+        {
+            Context.Items[KeysUnavailableItem] = true;
+            return Task.FromResult(AuthenticateResult.Fail("the token verification key is not loaded yet"));
+        }
+
+        JwtValidationResult result = validator.Validate(token);
         if (!result.IsValid)
         {
             Logger.LogDebug("Bearer token refused: {Reason}", result.Reason);

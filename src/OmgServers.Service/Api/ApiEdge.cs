@@ -66,6 +66,8 @@ public static class ApiEdge
     {
         if (role is null) return null;
         var claims = http.GetJwtClaims();
+        if (claims is null && http.Items.ContainsKey(OmgJwtAuthenticationHandler.KeysUnavailableItem))
+            throw ApiException.Unavailable("token verification key not loaded yet");
         if (claims is null) throw ApiException.Unauthorized();
         if (!claims.IsInGroup(role)) throw ApiException.Forbidden();
         var userId = long.TryParse(claims.UserId ?? claims.Subject, out var id) ? id : 0;

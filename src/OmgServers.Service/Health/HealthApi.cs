@@ -23,7 +23,8 @@ public static class HealthApi
         services.AddHealthChecks()
             .AddCheck("process", () => HealthCheckResult.Healthy("the process is up"), tags: [Live])
             .AddCheck<DatabaseHealthCheck>("database", tags: [Ready], timeout: CheckTimeout)
-            .AddCheck<ActorRuntimeHealthCheck>("actor-runtime", tags: [Ready], timeout: CheckTimeout);
+            .AddCheck<ActorRuntimeHealthCheck>("actor-runtime", tags: [Ready], timeout: CheckTimeout)
+            .AddCheck<KeysHealthCheck>("jwt-keys", tags: [Ready], timeout: CheckTimeout);
         return services;
     }
 

@@ -67,3 +67,12 @@ internal sealed class ActorRuntimeHealthCheck(ActorRuntime runtime) : IHealthChe
             : HealthCheckResult.Unhealthy(runtime.IsStarted ? "the node does not hold all its shards yet" : "the actor runtime is not started", data: data));
     }
 }
+
+/// <summary>Ready once the JWT keys are loaded (from configuration or the database), so tokens can be issued and checked.</summary>
+internal sealed class KeysHealthCheck(OmgServers.Service.Identity.KeyRing keys) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+        Task.FromResult(keys.IsLoaded
+            ? HealthCheckResult.Healthy("the JWT keys are loaded")
+            : HealthCheckResult.Unhealthy("the JWT keys are not loaded yet"));
+}

@@ -10,7 +10,7 @@ public static class IdentityComposition
     {
         services.AddSingleton<KeyRing>();
         services.AddHostedService(sp => sp.GetRequiredService<KeyRing>());
-        services.AddSingleton(sp => sp.GetRequiredService<KeyRing>().Validator);
+        services.AddSingleton<IJwtValidatorSource>(sp => sp.GetRequiredService<KeyRing>());
         services.AddOmgJwtAuthentication();
         services.AddSingleton(new SnowflakeIds(settings.Server.InstanceId));
         services.AddSingleton<Users>();

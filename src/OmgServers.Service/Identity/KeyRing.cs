@@ -11,25 +11,26 @@ namespace OmgServers.Service.Identity;
 /// when set; otherwise a pair generated once and kept in the database (table service_keys), so every node of a
 /// cluster signs with the same key and tokens stay valid across restarts.
 /// </summary>
-public sealed class KeyRing(OmgServersSettings settings, DatabaseEndpoint database, ILogger<KeyRing> log) : IHostedService, IDisposable
+public sealed class KeyRing(OmgServersSettings settings, DatabaseEndpoint database, ILogger<KeyRing> log) : IHostedService, IJwtValidatorSource, IDisposable
 {
     private readonly TaskCompletionSource<(JwtIssuer Issuer, JwtValidator Validator)> _keys = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _stop = new();
 
     public bool IsLoaded => _keys.Task.IsCompletedSuccessfully;
 
-    /// <summary>Waits (at most 30 s) for the keys; only a request that arrives while the database is still unreachable waits.</summary>
-    public JwtIssuer Issuer => Wait().Issuer;
-    public JwtValidator Validator => Wait().Validator;
+    /// <summary>The signer; a call before the keys are loaded (database still unreachable) answers 503, it never waits.</summary>
+    public JwtIssuer Issuer => _keys.Task.IsCompletedSuccessfully
+        ? _keys.Task.Result.Issuer
+        : throw OmgServers.Contracts.ApiException.Unavailable("signing keys not loaded yet");
 
-    private (JwtIssuer Issuer, JwtValidator Validator) Wait() =>
-        _keys.Task.Wait(TimeSpan.FromSeconds(30)) ? _keys.Task.Result : throw new OmgServers.Contracts.ApiException(OmgServers.Contracts.Qualifier.SERVICE_UNAVAILABLE, 503, "signing keys not loaded yet");
+    /// <summary>The verifier, or null while the keys load (the authentication handler then answers 503).</summary>
+    public JwtValidator? Validator => _keys.Task.IsCompletedSuccessfully ? _keys.Task.Result.Validator : null;
 
-    public async Task StartAsync(CancellationToken cancellationToken)
+    public Task StartAsync(CancellationToken cancellationToken)
     {
-        var loading = Task.Run(LoadWithRetryAsync);
-        // Give the common case (database already up) the chance to finish before the server listens.
-        await Task.WhenAny(loading, Task.Delay(TimeSpan.FromSeconds(10), cancellationToken));
+        // In the background, like the actor runtime: the host serves liveness while the database comes up.
+        _ = Task.Run(LoadWithRetryAsync, CancellationToken.None);
+        return Task.CompletedTask;
     }
 
     private async Task LoadWithRetryAsync()

@@ -31,6 +31,7 @@ public sealed class HealthEndpointTests(TestPostgres postgres)
         body.GetProperty("status").GetString().Should().Be("DOWN");
         Check(body, "database").GetProperty("status").GetString().Should().Be("DOWN");
         Check(body, "actor-runtime").GetProperty("status").GetString().Should().Be("DOWN");
+        Check(body, "jwt-keys").GetProperty("status").GetString().Should().Be("DOWN", "the keys live in the unreachable database");
         (await service.GetJsonAsync("/q/health")).Status.Should().Be(HttpStatusCode.ServiceUnavailable);
         (await service.GetJsonAsync("/q/health/live")).Status.Should().Be(HttpStatusCode.OK, "liveness does not depend on the database");
 
@@ -54,7 +55,7 @@ public sealed class HealthEndpointTests(TestPostgres postgres)
         (status, body) = await service.GetJsonAsync("/q/health");
         status.Should().Be(HttpStatusCode.OK);
         body.GetProperty("checks").EnumerateArray().Select(c => c.GetProperty("name").GetString())
-            .Should().BeEquivalentTo("process", "database", "actor-runtime");
+            .Should().BeEquivalentTo("process", "database", "actor-runtime", "jwt-keys");
 
         (await service.TerminateAsync(StopDeadline)).Should().Be(0, service.Describe());
         service.Output.Should().Contain(line => line.Contains("actor runtime stopped"), service.Describe());
