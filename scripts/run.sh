@@ -28,7 +28,10 @@ if command -v curl >/dev/null; then
   for _ in $(seq 1 1200); do
     kill -0 "$SERVER_PID" 2>/dev/null || break
     if curl -fsS -o /dev/null "http://127.0.0.1:$PORT/q/health/ready" 2>/dev/null; then
-      say "OmgServers is ready: http://localhost:$PORT  (health: http://localhost:$PORT/q/health)"
+      say "OmgServers is ready: http://localhost:$PORT  (health: http://localhost:$PORT/q/health, API docs: http://localhost:$PORT/q/swagger-ui)"
+      if [[ -z "${OMGSERVERS_DATABASE_URL:-}" ]]; then
+        say "default users: passwords in ${OMGSERVERS_DATA_DIR:-$ROOT/.data}/bootstrap/<role>.password (admin, support, ...); try: ./omgserversctl.sh environment useLocal"
+      fi
       say "stop it with Ctrl-C, or: kill -TERM $SERVER_PID"
       break
     fi

@@ -24,7 +24,8 @@ public static class HealthApi
             .AddCheck("process", () => HealthCheckResult.Healthy("the process is up"), tags: [Live])
             .AddCheck<DatabaseHealthCheck>("database", tags: [Ready], timeout: CheckTimeout)
             .AddCheck<ActorRuntimeHealthCheck>("actor-runtime", tags: [Ready], timeout: CheckTimeout)
-            .AddCheck<KeysHealthCheck>("jwt-keys", tags: [Ready], timeout: CheckTimeout);
+            .AddCheck<KeysHealthCheck>("jwt-keys", tags: [Ready], timeout: CheckTimeout)
+            .AddCheck<BootstrapHealthCheck>("bootstrap", tags: [Ready], timeout: CheckTimeout);
         return services;
     }
 

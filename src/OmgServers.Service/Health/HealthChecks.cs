@@ -76,3 +76,12 @@ internal sealed class KeysHealthCheck(OmgServers.Service.Identity.KeyRing keys) 
             ? HealthCheckResult.Healthy("the JWT keys are loaded")
             : HealthCheckResult.Unhealthy("the JWT keys are not loaded yet"));
 }
+
+/// <summary>Ready once the default users exist (or bootstrap is off): the admin can log in when readiness says so.</summary>
+internal sealed class BootstrapHealthCheck(OmgServers.Service.Identity.Bootstrap bootstrap) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+        Task.FromResult(bootstrap.Completed
+            ? HealthCheckResult.Healthy("the default users exist (or bootstrap is off)")
+            : HealthCheckResult.Unhealthy("the default users are being created"));
+}

@@ -13,7 +13,9 @@ namespace OmgServers.Service.Identity;
 /// </summary>
 public sealed class Bootstrap(OmgServersSettings settings, DatabaseEndpoint database, ActorRuntime runtime, Users users, ILogger<Bootstrap> log) : BackgroundService
 {
-    public bool Completed { get; private set; }
+    private volatile bool _completed;
+
+    public bool Completed { get => _completed; private set => _completed = value; }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

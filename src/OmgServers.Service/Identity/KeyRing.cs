@@ -58,7 +58,7 @@ public sealed class KeyRing(OmgServersSettings settings, DatabaseEndpoint databa
             catch (Exception ex) when (ex is NpgsqlException or TimeoutException && !_stop.IsCancellationRequested)
             {
                 log.Log(attempt <= 5 ? LogLevel.Debug : LogLevel.Warning, "JWT keys not loaded yet (attempt {Attempt}): {Error}", attempt, ex.Message);
-                await Task.Delay(TimeSpan.FromSeconds(Math.Min(5, attempt)), _stop.Token).ContinueWith(_ => { });
+                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(5000, 125 << Math.Min(attempt, 6))), _stop.Token).ContinueWith(_ => { });
             }
             catch (Exception ex)
             {

@@ -55,7 +55,7 @@ public sealed class HealthEndpointTests(TestPostgres postgres)
         (status, body) = await service.GetJsonAsync("/q/health");
         status.Should().Be(HttpStatusCode.OK);
         body.GetProperty("checks").EnumerateArray().Select(c => c.GetProperty("name").GetString())
-            .Should().BeEquivalentTo("process", "database", "actor-runtime", "jwt-keys");
+            .Should().BeEquivalentTo("process", "database", "actor-runtime", "jwt-keys", "bootstrap");
 
         (await service.TerminateAsync(StopDeadline)).Should().Be(0, service.Describe());
         service.Output.Should().Contain(line => line.Contains("actor runtime stopped"), service.Describe());
