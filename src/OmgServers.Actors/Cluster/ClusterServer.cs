@@ -55,7 +55,7 @@ internal sealed class ClusterServer : IAsyncDisposable
         await http.Response.StartAsync().ConfigureAwait(false);
 
         var replies = Channel.CreateUnbounded<byte[]>(new UnboundedChannelOptions { SingleReader = true });
-        var writer = WriteLoopAsync(replies.Reader, http.Response.Body);
+        var writer = FrameCodec.WriteAllAsync(replies.Reader, http.Response.Body);
         try
         {
             await FrameCodec.ReadAllAsync(http.Request.BodyReader, NodeTransport.MaxFrameBytes, frame => Dispatch(frame, replies.Writer), http.RequestAborted).ConfigureAwait(false);
@@ -112,23 +112,6 @@ internal sealed class ClusterServer : IAsyncDisposable
 
     private static byte[] Error(Frame frame, RemoteError error, string message, int detail) =>
         FrameCodec.Encode(new Frame(FrameKind.Error, frame.Correlation, frame.Type, frame.Id, "", detail, [], error, message));
-
-    private static async Task WriteLoopAsync(ChannelReader<byte[]> frames, Stream body)
-    {
-        try
-        {
-            while (await frames.WaitToReadAsync().ConfigureAwait(false))
-            {
-                while (frames.TryRead(out var frame))
-                    await body.WriteAsync(frame).ConfigureAwait(false);
-                await body.FlushAsync().ConfigureAwait(false);
-            }
-        }
-        catch (Exception)
-        {
-            // The peer went away; its pending asks fail on its side.
-        }
-    }
 
     public async ValueTask DisposeAsync()
     {

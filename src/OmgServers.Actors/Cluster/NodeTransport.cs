@@ -157,7 +157,7 @@ internal sealed class NodeConnection : IAsyncDisposable
         {
             var sending = _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, _disposed.Token);
             var body = await content.Stream.WaitAsync(TimeSpan.FromSeconds(5), _disposed.Token).ConfigureAwait(false);
-            var writer = WriteLoopAsync(outgoing.Reader, body);
+            var writer = FrameCodec.WriteAllAsync(outgoing.Reader, body);
             using var response = await sending.WaitAsync(TimeSpan.FromSeconds(5), _disposed.Token).ConfigureAwait(false);
             if (response.StatusCode != HttpStatusCode.OK)
                 throw new HttpRequestException($"node answered {(int)response.StatusCode}");
@@ -190,23 +190,6 @@ internal sealed class NodeConnection : IAsyncDisposable
                     pending.TrySetException(established
                         ? new NodeUnreachableException(_address, reason)
                         : new ShardUnavailableException(-1, $"node {_address} is not reachable: {reason}"));
-        }
-    }
-
-    private static async Task WriteLoopAsync(ChannelReader<byte[]> frames, Stream body)
-    {
-        try
-        {
-            while (await frames.WaitToReadAsync().ConfigureAwait(false))
-            {
-                while (frames.TryRead(out var frame))
-                    await body.WriteAsync(frame).ConfigureAwait(false);
-                await body.FlushAsync().ConfigureAwait(false);
-            }
-        }
-        catch (Exception)
-        {
-            // The read side reports the failure.
         }
     }
 

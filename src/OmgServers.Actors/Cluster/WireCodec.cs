@@ -141,6 +141,25 @@ internal static class FrameCodec
         return s;
     }
 
+    /// <summary>Writes queued frames to a stream, one flush per burst: under load many frames share a write and a flush.
+    /// Ends when the queue completes or the stream fails (the reading side reports the failure).</summary>
+    public static async Task WriteAllAsync(System.Threading.Channels.ChannelReader<byte[]> frames, Stream body)
+    {
+        try
+        {
+            while (await frames.WaitToReadAsync().ConfigureAwait(false))
+            {
+                while (frames.TryRead(out var frame))
+                    await body.WriteAsync(frame).ConfigureAwait(false);
+                await body.FlushAsync().ConfigureAwait(false);
+            }
+        }
+        catch (Exception)
+        {
+            // The peer went away; the read side and the pending asks report it.
+        }
+    }
+
     /// <summary>Reads frames from a pipe until it ends; at most <paramref name="maxFrame"/> bytes each.</summary>
     public static async Task ReadAllAsync(System.IO.Pipelines.PipeReader reader, int maxFrame, Action<Frame> onFrame, CancellationToken ct)
     {
