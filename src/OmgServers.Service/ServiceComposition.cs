@@ -34,7 +34,11 @@ public static class ServiceComposition
             {
                 ConnectionString = database.ConnectionString,
                 NodeId = settings.Actors.NodeId,
-                NodeAddress = settings.Actors.NodeAddress,
+                // Other nodes reach this one at the host of its OMGSERVERS_SERVER_URI on the cluster port, unless told otherwise.
+                NodeAddress = settings.Actors.NodeAddress.Length > 0 || settings.Actors.ClusterPort == 0
+                    ? settings.Actors.NodeAddress
+                    : $"http://{settings.Server.Uri.Host}:{settings.Actors.ClusterPort}",
+                ApiAddress = settings.Server.Uri.ToString().TrimEnd('/'),
                 ClusterPort = settings.Actors.ClusterPort,
                 ClusterBindAddress = settings.Actors.ClusterBindAddress,
                 ClusterSecret = settings.Actors.ClusterSecret,

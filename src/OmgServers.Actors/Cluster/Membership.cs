@@ -4,7 +4,7 @@ using NpgsqlTypes;
 namespace OmgServers.Actors.Cluster;
 
 /// <summary>A node as the membership table shows it.</summary>
-public sealed record Member(string Owner, string NodeId, string Address, string State, DateTime StartedAt, DateTime HeartbeatAt)
+public sealed record Member(string Owner, string NodeId, string Address, string State, DateTime StartedAt, DateTime HeartbeatAt, string ApiAddress = "")
 {
     public const string Up = "up";
     public const string Leaving = "leaving";
@@ -21,7 +21,7 @@ internal sealed class Membership(NpgsqlDataSource db, string schema, string owne
 {
     private readonly string _setStateSql = $"UPDATE {schema}.members SET state = $2 WHERE node_id = $1 AND heartbeat_at > clock_timestamp() - $3";
     private readonly string _pruneSql = $"DELETE FROM {schema}.members WHERE heartbeat_at < clock_timestamp() - interval '1 hour'";
-    private readonly string _allSql = $"SELECT owner, node_id, address, state, started_at, heartbeat_at FROM {schema}.members ORDER BY node_id, owner";
+    private readonly string _allSql = $"SELECT owner, node_id, address, state, started_at, heartbeat_at, api_address FROM {schema}.members ORDER BY node_id, owner";
 
     /// <summary>Heartbeats this node and returns the live members (this node included while its row exists).</summary>
     public async Task<List<Member>> HeartbeatAsync(TimeSpan deadAfter, CancellationToken ct)
@@ -29,7 +29,7 @@ internal sealed class Membership(NpgsqlDataSource db, string schema, string owne
         await using var batch = db.CreateBatch();
         var beat = new NpgsqlBatchCommand($"UPDATE {schema}.members SET heartbeat_at = clock_timestamp() WHERE owner = $1");
         beat.Parameters.Add(new NpgsqlParameter<string> { TypedValue = owner });
-        var read = new NpgsqlBatchCommand($"SELECT owner, node_id, address, state, started_at, heartbeat_at FROM {schema}.members WHERE heartbeat_at > clock_timestamp() - $1 ORDER BY node_id, owner");
+        var read = new NpgsqlBatchCommand($"SELECT owner, node_id, address, state, started_at, heartbeat_at, api_address FROM {schema}.members WHERE heartbeat_at > clock_timestamp() - $1 ORDER BY node_id, owner");
         read.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = deadAfter, NpgsqlDbType = NpgsqlDbType.Interval });
         batch.BatchCommands.Add(beat);
         batch.BatchCommands.Add(read);
@@ -66,7 +66,7 @@ internal sealed class Membership(NpgsqlDataSource db, string schema, string owne
         var members = new List<Member>();
         while (await reader.ReadAsync(ct).ConfigureAwait(false))
             members.Add(new Member(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3),
-                reader.GetFieldValue<DateTime>(4), reader.GetFieldValue<DateTime>(5)));
+                reader.GetFieldValue<DateTime>(4), reader.GetFieldValue<DateTime>(5), reader.GetString(6)));
         return members;
     }
 }

@@ -396,7 +396,7 @@ public sealed class ActorRuntime : IAsyncDisposable
             if (directory[s] is { } e) (byOwner.TryGetValue(e.Owner, out var l) ? l : byOwner[e.Owner] = new()).Add(s);
         var liveOwners = _members.Select(m => m.Owner).ToHashSet();
         return new ClusterView(Options.ShardCount, Owner,
-            members.Select(m => new ClusterView.Node(m.NodeId, m.Owner, m.Address, liveOwners.Contains(m.Owner) ? m.State : "dead", m.StartedAt, m.HeartbeatAt,
+            members.Select(m => new ClusterView.Node(m.NodeId, m.Owner, m.Address, m.ApiAddress, liveOwners.Contains(m.Owner) ? m.State : "dead", m.StartedAt, m.HeartbeatAt,
                 byOwner.TryGetValue(m.Owner, out var shards) ? shards : [])).ToList(),
             directory.Count(e => e is null));
     }
@@ -533,10 +533,11 @@ public sealed class ActorRuntime : IAsyncDisposable
 
     private async Task RegisterMemberAsync(CancellationToken ct)
     {
-        await using var cmd = _db!.CreateCommand($"INSERT INTO {Options.Schema}.members(owner, node_id, address, state) VALUES ($1, $2, $3, 'up') ON CONFLICT (owner) DO UPDATE SET heartbeat_at = clock_timestamp()");
+        await using var cmd = _db!.CreateCommand($"INSERT INTO {Options.Schema}.members(owner, node_id, address, api_address, state) VALUES ($1, $2, $3, $4, 'up') ON CONFLICT (owner) DO UPDATE SET heartbeat_at = clock_timestamp()");
         cmd.Parameters.AddWithValue(Owner);
         cmd.Parameters.AddWithValue(Options.NodeId);
         cmd.Parameters.AddWithValue(Options.AdvertisedAddress);
+        cmd.Parameters.AddWithValue(Options.ApiAddress);
         await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
     }
 
@@ -605,7 +606,7 @@ public sealed class ActorRuntime : IAsyncDisposable
 /// <summary>The operator's view: every node known to the membership table and the shards each holds.</summary>
 public sealed record ClusterView(int ShardCount, string Self, IReadOnlyList<ClusterView.Node> Nodes, int UnownedShards)
 {
-    public sealed record Node(string NodeId, string Owner, string Address, string State, DateTime StartedAt, DateTime HeartbeatAt, IReadOnlyList<int> Shards);
+    public sealed record Node(string NodeId, string Owner, string Address, string ApiAddress, string State, DateTime StartedAt, DateTime HeartbeatAt, IReadOnlyList<int> Shards);
 }
 
 internal static partial class RuntimeLog

@@ -13,6 +13,9 @@ public sealed record ActorRuntimeOptions
     /// Empty: derived from <see cref="ClusterBindAddress"/> and <see cref="ClusterPort"/>.</summary>
     public string NodeAddress { get; init; } = "";
 
+    /// <summary>The node's public API address (shown to operators; the runtime does not use it).</summary>
+    public string ApiAddress { get; init; } = "";
+
     /// <summary>Port of the node-to-node listener (HTTP/2 without TLS). Zero: no listener, this node cannot be reached by others
     /// (a single-node installation).</summary>
     public int ClusterPort { get; init; }

@@ -60,6 +60,10 @@ internal static class Schema
             acquired_at timestamptz NOT NULL DEFAULT clock_timestamp(),
             PRIMARY KEY (shard, epoch));
         """,
+        // 3: the public API address of each node, for the operator view
+        $"""
+        ALTER TABLE {s}.members ADD COLUMN IF NOT EXISTS api_address text NOT NULL DEFAULT '';
+        """,
     ];
 
     public static async Task MigrateAsync(NpgsqlDataSource db, string schema, int shardCount, CancellationToken ct)

@@ -31,7 +31,7 @@ public static class ClusterApi
         return await next(context);
     }
 
-    private static async Task<IResult> ShowAsync(ActorRuntime runtime, CancellationToken ct)
+    private static async Task<IResult> ShowAsync(ActorRuntime runtime, OmgServers.Hosting.Configuration.OmgServersSettings settings, CancellationToken ct)
     {
         if (!runtime.IsStarted)
             return Results.Json(new QualifierBody("SERVER_NOT_FOUND"), statusCode: StatusCodes.Status503ServiceUnavailable);
@@ -47,12 +47,16 @@ public static class ClusterApi
                 node_id = n.NodeId,
                 owner = n.Owner,
                 address = n.Address,
+                api_address = n.ApiAddress,
                 state = n.State,
                 started = n.StartedAt.ToString("yyyy-MM-ddTHH:mm:ss.fffZ"),
                 heartbeat = n.HeartbeatAt.ToString("yyyy-MM-ddTHH:mm:ss.fffZ"),
                 shard_count = n.Shards.Count,
                 shards = n.Shards,
             }),
+            // Servers of the configured index (OMGSERVERS_INITIALIZATION_SERVER_INDEX_SERVERS_<i>) that no live node serves.
+            absent_servers = settings.Initialization.ServerIndexServers.Select(u => u.ToString().TrimEnd('/'))
+                .Where(u => !view.Nodes.Any(n => n.State != "dead" && string.Equals(n.ApiAddress, u, StringComparison.OrdinalIgnoreCase))),
             metrics = new
             {
                 active_entities = runtime.ActiveEntityCount,

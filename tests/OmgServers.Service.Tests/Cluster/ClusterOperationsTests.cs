@@ -26,7 +26,9 @@ public sealed class ClusterOperationsTests(TestPostgres postgres)
         foreach (var view in views)
         {
             view.ShardCount.Should().Be(TestCluster.ShardCount);
-            view.Nodes.Should().OnlyContain(n => n.Address.StartsWith("http://127.0.0.1:"), "the default node address is the cluster bind address and port");
+            view.Nodes.Should().OnlyContain(n => n.Address.StartsWith("http://localhost:"),
+                "the default node address is the host of OMGSERVERS_SERVER_URI (default http://localhost:8080) with the cluster port");
+            view.Nodes.Should().OnlyContain(n => n.ApiAddress == "http://localhost:8080", "each node records its OMGSERVERS_SERVER_URI");
         }
 
         var ctlDirectory = TempDirectory.NewPath("ctl");

@@ -6,7 +6,7 @@ namespace OmgServers.Service.Tests.Cluster;
 /// <summary>The body of GET /q/cluster, as one node sees the cluster.</summary>
 public sealed record ClusterView(string Self, int ShardCount, int UnownedShards, bool Ready, IReadOnlyList<ClusterView.Node> Nodes)
 {
-    public sealed record Node(string NodeId, string Owner, string Address, string State, IReadOnlyList<int> Shards);
+    public sealed record Node(string NodeId, string Owner, string Address, string ApiAddress, string State, IReadOnlyList<int> Shards);
 
     /// <summary>The node id of the node that answered (self is the lease owner, node id + "/" + incarnation).</summary>
     public string SelfNodeId => Self.Split('/')[0];
@@ -24,6 +24,7 @@ public sealed record ClusterView(string Self, int ShardCount, int UnownedShards,
                 n.GetProperty("node_id").GetString()!,
                 n.GetProperty("owner").GetString()!,
                 n.GetProperty("address").GetString()!,
+                n.GetProperty("api_address").GetString()!,
                 n.GetProperty("state").GetString()!,
                 shards);
         }).ToList());
