@@ -17,6 +17,7 @@ internal static class LoginBench
 {
     private const int Users = 2000;
     private const int Concurrency = 64;
+    private const string SupportPassword = "bench-support-password";
 
     public static async Task RunAsync(string connection, int seconds)
     {
@@ -52,6 +53,23 @@ internal static class LoginBench
             var ping = await MeasureForAsync(seconds, _ => PostAsync(http, "/service/v1/entrypoint/player/request/ping-service", new { message = "x" }));
             Print("player ping-service (HTTP + JSON floor of the edge)", ping);
 
+            // Control plane: the support user creates tenants (one entity and one journal write each), then reads details.
+            JsonElement supportLogin = default;
+            var loginDeadline = DateTime.UtcNow.AddSeconds(30);
+            while (true)
+            {
+                try { supportLogin = await PostAsync(http, "/service/v1/entrypoint/support/request/create-token", new { user = "support", password = SupportPassword }); break; }
+                catch (InvalidOperationException) when (DateTime.UtcNow < loginDeadline) { await Task.Delay(200); }
+            }
+            var support = supportLogin.GetProperty("raw_token").GetString()!;
+            var tenants = new System.Collections.Concurrent.ConcurrentBag<string>();
+            var createTenant = await MeasureForAsync(seconds, async _ =>
+                tenants.Add((await PostAsync(http, "/service/v1/entrypoint/support/request/create-tenant", new { }, support)).GetProperty("id").GetString()!));
+            Print("support create-tenant", createTenant);
+            var ids = tenants.ToArray();
+            var project = await MeasureForAsync(seconds, i => PostAsync(http, "/service/v1/entrypoint/support/request/create-project", new { tenant = ids[i % ids.Length] }, support));
+            Print("support create-project (project + first stage + grants)", project);
+
             Console.WriteLine();
             Console.WriteLine("floors, same run:");
             using var key = RSA.Create(2048);
@@ -80,6 +98,8 @@ internal static class LoginBench
         info.Environment["OMGSERVERS_SERVER_HOST"] = "127.0.0.1";
         info.Environment["OMGSERVERS_SERVER_PORT"] = port.ToString();
         info.Environment["OMGSERVERS_LOGGING_ROOT_LOGS_LEVEL"] = "WARN";
+        info.Environment["OMGSERVERS_BOOTSTRAP_ENABLED"] = "true";
+        info.Environment["OMGSERVERS_BOOTSTRAP_SUPPORT_USER_PASSWORD"] = SupportPassword;
         var process = Process.Start(info)!;
         process.OutputDataReceived += (_, _) => { };
         process.ErrorDataReceived += (_, _) => { };
@@ -94,9 +114,11 @@ internal static class LoginBench
         catch (HttpRequestException) { return false; }
     }
 
-    private static async Task<JsonElement> PostAsync(HttpClient http, string path, object body)
+    private static async Task<JsonElement> PostAsync(HttpClient http, string path, object body, string? token = null)
     {
-        using var response = await http.PostAsJsonAsync(path, body);
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = JsonContent.Create(body) };
+        if (token is not null) request.Headers.Authorization = new("Bearer", token);
+        using var response = await http.SendAsync(request);
         var json = await response.Content.ReadFromJsonAsync<JsonElement>();
         if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"{path}: {(int)response.StatusCode} {json}");
         return json;
