@@ -1,0 +1,118 @@
+using System.Text.Json;
+using OmgServers.Sdk;
+using OmgServers.Sdk.Wire;
+
+namespace OmgServers.Samples.Lobby;
+
+/// <summary>
+/// The sample's game logic, one reaction per command, one line on <paramref name="log"/> per command handled.
+/// <list type="bullet">
+/// <item>ADD_CLIENT: RESPOND_CLIENT <c>{"text":"welcome"}</c> (<c>{"text":"match"}</c> in a match runtime).</item>
+/// <item>ADD_MATCH_CLIENT: RESPOND_CLIENT <c>{"text":"match"}</c>.</item>
+/// <item>HANDLE_MESSAGE with an object (or a string holding one, as the Defold SDK sends <c>data</c>), for each key
+/// present: <c>echo</c> → RESPOND_CLIENT <c>{"echo": x}</c>; <c>broadcast</c> → BROADCAST_MESSAGE
+/// <c>{"broadcast": x}</c>; <c>matchmake</c> (a mode name) → REQUEST_MATCHMAKING; <c>profile</c> → SET_PROFILE;
+/// <c>kick: true</c> → KICK_CLIENT; <c>upgrade: true</c> → UPGRADE_CONNECTION; <c>stop: true</c> in a match →
+/// STOP_MATCHMAKING. Anything else is logged and ignored.</item>
+/// </list>
+/// </summary>
+public sealed class LobbyGame(TextWriter log) : OmgRuntimeHandler
+{
+    protected override ValueTask OnInitRuntimeAsync(OmgRuntimeClient runtime, RuntimeConfig config, CancellationToken ct)
+    {
+        var what = config.MatchConfig is { } match
+            ? $"match {match.MatchId} of matchmaker {match.MatchmakerId}"
+            : $"lobby {config.LobbyConfig?.LobbyId}";
+        var modes = config.VersionConfig?.Modes?.Where(m => m is not null).Select(m => m!.Name) ?? [];
+        Log($"INIT_RUNTIME {runtime.Qualifier} {what}, modes [{string.Join(", ", modes)}]");
+        return ValueTask.CompletedTask;
+    }
+
+    protected override ValueTask OnAddClientAsync(OmgRuntimeClient runtime, AddClientBody body, CancellationToken ct)
+    {
+        var text = runtime.Qualifier == RuntimeQualifier.MATCH ? "match" : "welcome";
+        runtime.RespondClient(body.ClientId, new Dictionary<string, string> { ["text"] = text });
+        Log($"ADD_CLIENT client {body.ClientId} -> RESPOND_CLIENT text={text}");
+        return ValueTask.CompletedTask;
+    }
+
+    protected override ValueTask OnAddMatchClientAsync(OmgRuntimeClient runtime, AddMatchClientBody body, CancellationToken ct)
+    {
+        runtime.RespondClient(body.ClientId, new Dictionary<string, string> { ["text"] = "match" });
+        Log($"ADD_MATCH_CLIENT client {body.ClientId} group {body.GroupName} -> RESPOND_CLIENT text=match");
+        return ValueTask.CompletedTask;
+    }
+
+    protected override ValueTask OnDeleteClientAsync(OmgRuntimeClient runtime, DeleteClientBody body, CancellationToken ct)
+    {
+        Log($"DELETE_CLIENT client {body.ClientId}");
+        return ValueTask.CompletedTask;
+    }
+
+    protected override ValueTask OnHandleMessageAsync(OmgRuntimeClient runtime, HandleMessageBody body, CancellationToken ct)
+    {
+        var reactions = new List<string>();
+        if (AsObject(body.Message) is { } message)
+        {
+            if (message.TryGetProperty("echo", out var echo))
+            {
+                runtime.RespondClient(body.ClientId, new Dictionary<string, JsonElement> { ["echo"] = echo });
+                reactions.Add("RESPOND_CLIENT echo");
+            }
+            if (message.TryGetProperty("broadcast", out var broadcast))
+            {
+                runtime.Broadcast(new Dictionary<string, JsonElement> { ["broadcast"] = broadcast });
+                reactions.Add("BROADCAST_MESSAGE");
+            }
+            if (message.TryGetProperty("matchmake", out var mode) && mode.ValueKind == JsonValueKind.String && !string.IsNullOrWhiteSpace(mode.GetString()))
+            {
+                runtime.RequestMatchmaking(body.ClientId, mode.GetString()!);
+                reactions.Add($"REQUEST_MATCHMAKING {mode.GetString()}");
+            }
+            if (message.TryGetProperty("profile", out var profile))
+            {
+                runtime.SetProfile(body.ClientId, profile);
+                reactions.Add("SET_PROFILE");
+            }
+            if (IsTrue(message, "kick"))
+            {
+                runtime.KickClient(body.ClientId);
+                reactions.Add("KICK_CLIENT");
+            }
+            if (IsTrue(message, "upgrade"))
+            {
+                runtime.UpgradeConnection(body.ClientId);
+                reactions.Add("UPGRADE_CONNECTION");
+            }
+            if (IsTrue(message, "stop") && runtime.Qualifier == RuntimeQualifier.MATCH)
+            {
+                runtime.StopMatchmaking();
+                reactions.Add("STOP_MATCHMAKING");
+            }
+        }
+        Log($"HANDLE_MESSAGE client {body.ClientId} -> {(reactions.Count == 0 ? "ignored" : string.Join(", ", reactions))}");
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>The message as an object: itself, or parsed from a string that holds one (the Defold SDK sends strings).</summary>
+    private static JsonElement? AsObject(JsonElement message)
+    {
+        if (message.ValueKind == JsonValueKind.Object) return message;
+        if (message.ValueKind != JsonValueKind.String) return null;
+        var text = message.GetString();
+        if (string.IsNullOrWhiteSpace(text) || text.TrimStart()[0] != '{') return null;
+        try
+        {
+            return Payload.Parse(text);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private static bool IsTrue(JsonElement message, string key) =>
+        message.TryGetProperty(key, out var value) && value.ValueKind == JsonValueKind.True;
+
+    private void Log(string line) => log.WriteLine($"{DateTimeOffset.UtcNow:HH:mm:ss.fff} {line}");
+}
