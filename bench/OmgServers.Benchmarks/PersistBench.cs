@@ -29,7 +29,7 @@ internal static class PersistBench
         var batched = await RawAsync(connection, seconds, batch: 100);
         Console.WriteLine($"{"raw: 100-row multi-row INSERT per commit, 1 connection",-58} {batched,12:N0} {"1.00x",15}");
 
-        foreach (var (entities, writers) in new[] { (1, 4), (1000, 4), (5000, 4), (10000, 4) })
+        foreach (var (entities, writers) in new[] { (1, 4), (1000, 4), (5000, 4), (10000, 4), (5000, 2), (5000, 8) })
         {
             var (rate, perBatch, p50, p99) = await RuntimeAsync(connection, seconds, entities, writers);
             Console.WriteLine($"{$"runtime: {entities} entities, Ask+persist each, {writers} writers",-58} {rate,12:N0} {rate / batched,14:0.00}x   ({perBatch:0} events/commit, reply p50 {p50:0.00} ms, p99 {p99:0.00} ms)");

@@ -61,8 +61,7 @@ internal sealed class Journal
                 INSERT INTO {schema}.journal (persistence_id, sequence_nr, shard, epoch, manifest, payload)
                 SELECT t.pid, t.seq, t.shard, t.epoch, t.manifest, t.payload
                 FROM unnest($1::text[], $2::bigint[], $3::int[], $4::bigint[], $5::text[], $6::bytea[]) AS t(pid, seq, shard, epoch, manifest, payload)
-                WHERE (t.shard, t.epoch) IN (SELECT shard, epoch FROM fence)
-                RETURNING 1)
+                WHERE (t.shard, t.epoch) IN (SELECT shard, epoch FROM fence))
             SELECT shard, epoch FROM fence
             """;
         _snapshotSql = $"""
@@ -186,8 +185,7 @@ internal sealed class Journal
         var epochs = new long[events];
         var manifests = new string[events];
         var payloads = new byte[events][];
-        var fenceShards = new List<int>();
-        var fenceEpochs = new List<long>();
+        var fences = new HashSet<(int Shard, long Epoch)>();
         var i = 0;
         foreach (var write in batch)
         {
@@ -200,14 +198,7 @@ internal sealed class Journal
                 manifests[i] = write.Manifests[k];
                 payloads[i] = write.Payloads[k];
             }
-            var seen = false;
-            for (var f = 0; f < fenceShards.Count; f++)
-                if (fenceShards[f] == write.Shard && fenceEpochs[f] == write.Epoch) { seen = true; break; }
-            if (!seen)
-            {
-                fenceShards.Add(write.Shard);
-                fenceEpochs.Add(write.Epoch);
-            }
+            fences.Add((write.Shard, write.Epoch));
         }
 
         await using var cmd = _db.CreateCommand(_appendSql);
@@ -217,8 +208,8 @@ internal sealed class Journal
         cmd.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = epochs, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
         cmd.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = manifests, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         cmd.Parameters.Add(new NpgsqlParameter<byte[][]> { TypedValue = payloads, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
-        cmd.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = fenceShards.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Integer });
-        cmd.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = fenceEpochs.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
+        cmd.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = fences.Select(f => f.Shard).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Integer });
+        cmd.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = fences.Select(f => f.Epoch).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
         cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = _owner, NpgsqlDbType = NpgsqlDbType.Text });
 
         var accepted = new HashSet<(int, long)>();
