@@ -1,6 +1,6 @@
 using System.Text.Json;
 using OmgServers.Sdk;
-using OmgServers.Sdk.Wire;
+using OmgServers.Contracts.Interchange;
 
 namespace OmgServers.Samples.Lobby;
 

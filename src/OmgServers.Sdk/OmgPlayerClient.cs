@@ -1,6 +1,6 @@
 using OmgServers.Contracts;
 using OmgServers.Sdk.Internal;
-using OmgServers.Sdk.Wire;
+using OmgServers.Contracts.Interchange;
 
 namespace OmgServers.Sdk;
 

@@ -1,5 +1,5 @@
 using OmgServers.Sdk.Internal;
-using OmgServers.Sdk.Wire;
+using OmgServers.Contracts.Interchange;
 
 namespace OmgServers.Sdk;
 

@@ -1,5 +1,5 @@
 using System.Globalization;
-using OmgServers.Sdk.Wire;
+using OmgServers.Contracts.Interchange;
 
 namespace OmgServers.Sdk;
 

@@ -5,7 +5,7 @@ using System.Text.Json;
 using FluentAssertions;
 using OmgServers.Contracts;
 using OmgServers.Samples.Lobby;
-using OmgServers.Sdk.Wire;
+using OmgServers.Contracts.Interchange;
 
 namespace OmgServers.Sdk.Tests;
 

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Text.Json;
 using FluentAssertions;
 using OmgServers.Contracts;
-using OmgServers.Sdk.Wire;
+using OmgServers.Contracts.Interchange;
 
 namespace OmgServers.Sdk.Tests;
 

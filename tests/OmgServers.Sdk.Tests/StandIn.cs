@@ -10,7 +10,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using OmgServers.Contracts;
-using OmgServers.Sdk.Wire;
+using OmgServers.Contracts.Interchange;
 
 namespace OmgServers.Sdk.Tests;
 

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using FluentAssertions;
 using OmgServers.Contracts;
-using OmgServers.Sdk.Wire;
+using OmgServers.Contracts.Interchange;
 
 namespace OmgServers.Sdk.Tests;
 

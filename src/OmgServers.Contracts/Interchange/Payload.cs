@@ -2,7 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using OmgServers.Contracts;
 
-namespace OmgServers.Sdk.Wire;
+namespace OmgServers.Contracts.Interchange;
 
 /// <summary>
 /// Free-form JSON payloads (a player's <c>data</c>, a runtime's <c>message</c>, a <c>profile</c>): carried as

@@ -2,7 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using OmgServers.Contracts;
 
-namespace OmgServers.Sdk.Wire;
+namespace OmgServers.Contracts.Interchange;
 
 // Contract 4.2: the runtime's side of the interchange. Incoming commands are the server's full stored records;
 // outgoing commands are {qualifier, body} without an id.

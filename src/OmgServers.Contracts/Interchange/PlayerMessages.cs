@@ -2,7 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using OmgServers.Contracts;
 
-namespace OmgServers.Sdk.Wire;
+namespace OmgServers.Contracts.Interchange;
 
 // Contract 4.1: the player's side of the interchange. Every message, in both directions, is the envelope
 // {id, qualifier, body}; the body's shape follows the qualifier.

@@ -1,7 +1,7 @@
 using System.Text.Json.Serialization;
 using OmgServers.Contracts;
 
-namespace OmgServers.Sdk.Wire;
+namespace OmgServers.Contracts.Interchange;
 
 /// <summary>Kind of a runtime (contract 4.1, 7.1): a lobby or a match.</summary>
 [JsonConverter(typeof(ExactEnumConverterFactory))]

@@ -1,6 +1,6 @@
 using OmgServers.Contracts;
 
-namespace OmgServers.Sdk.Wire;
+namespace OmgServers.Contracts.Interchange;
 
 // Contract 2.1 and 2.2: requests and responses of the player and runtime APIs that OmgServers.Contracts does not
 // already define (create-user and player create-token use CreateUserResponse, CreateTokenByUserIdRequest and
