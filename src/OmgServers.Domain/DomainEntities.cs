@@ -11,6 +11,7 @@ public static class DomainEntities
     {
         UserEntity.Register(r);
         AliasEntity.Register(r);
+        Clients.ClientEntity.Register(r);
         Tenants.TenantEntity.Register(r);
         return r;
     }

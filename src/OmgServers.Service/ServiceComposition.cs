@@ -79,7 +79,9 @@ public static class ServiceComposition
         app.MapHealthApi();
         app.MapClusterApi();
         app.MapIdentityApi();
-        app.MapSupportApi(); app.MapDeveloperApi();
+        app.MapSupportApi();
+        app.MapPlayerApi();
+        app.MapDeveloperApi();
         return app;
     }
 

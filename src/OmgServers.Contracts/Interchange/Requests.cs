@@ -30,8 +30,18 @@ public sealed record CreateClientResponse(long ClientId);
 /// <summary>Player interchange (contract 4.1): all three fields are required.</summary>
 public sealed record PlayerInterchangeRequest(
     [Required] long? ClientId,
-    [Required] IReadOnlyList<PlayerMessage>? OutgoingMessages,
-    [Required] IReadOnlyList<long>? ConsumedMessages);
+    [Required, MaxSize(PlayerInterchangeRequest.MaxOutgoing)] IReadOnlyList<PlayerMessage>? OutgoingMessages,
+    [Required, MaxSize(PlayerInterchangeRequest.MaxConsumed)] IReadOnlyList<long>? ConsumedMessages)
+{
+    /// <summary>Ours (upstream has no cap): outgoing messages in one call.</summary>
+    public const int MaxOutgoing = 100;
+
+    /// <summary>Ours: acknowledged ids in one call.</summary>
+    public const int MaxConsumed = 1000;
+
+    /// <summary>Ours: the serialized `data` of one outgoing message.</summary>
+    public const int MaxMessageBytes = 64 * 1024;
+}
 
 /// <summary>Every message of the client not yet acknowledged, ordered by id ascending.</summary>
 public sealed record PlayerInterchangeResponse(IReadOnlyList<PlayerMessage> IncomingMessages);
