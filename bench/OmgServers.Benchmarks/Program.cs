@@ -4,7 +4,8 @@
 //   ask      in-process Ask round trips/s vs a bare Channel<T> ping-pong
 //   cluster  cross-node Ask round trips/s vs in-process, and the failover time after SIGKILL of a node process
 //   login    player logins/s and p99 through the real service vs raw RS256 signatures and bcrypt verifications
-// Usage: dotnet run -c Release --project bench/OmgServers.Benchmarks -- [persist|ask|cluster|login|all] [--seconds N] [--connection CS]
+//   clients  memory per connected client (service resident set before/after N live clients; --clients N)
+// Usage: dotnet run -c Release --project bench/OmgServers.Benchmarks -- [persist|ask|cluster|login|clients|all] [--seconds N] [--connection CS]
 // Without --connection it starts a private PostgreSQL with default durability (fsync on, synchronous_commit on).
 using System.Diagnostics;
 using OmgServers.Benchmarks;
@@ -33,6 +34,7 @@ try
     if (mode is "persist" or "all") await PersistBench.RunAsync(connection!, seconds);
     if (mode is "cluster" or "all") await ClusterBench.RunAsync(connection!, seconds);
     if (mode is "login" or "all") await LoginBench.RunAsync(connection!, seconds);
+    if (mode is "clients" or "all") await ClientMemoryBench.RunAsync(connection!, int.Parse(Arg("--clients") ?? "20000"));
 }
 finally
 {
