@@ -17,8 +17,43 @@ internal static class ClientMemoryBench
 
     public static async Task RunAsync(string connection, int clients)
     {
+        await InProcessAsync(connection, clients);
+        await RunOnceAsync(connection, clients, serverGc: true);
+        await RunOnceAsync(connection, clients, serverGc: false);
+    }
+
+    /// <summary>Managed heap per live client entity, after full collections, in this process: no GC slack counted.</summary>
+    private static async Task InProcessAsync(string connection, int clients)
+    {
         Console.WriteLine();
-        Console.WriteLine($"== Memory per connected client (real service process, {clients:N0} clients, server GC) ==");
+        Console.WriteLine($"== Managed memory per live client entity (in process, {clients:N0} clients, full GC before and after) ==");
+        await using var runtime = await Runtimes.StartAsync(connection, r => OmgServers.Domain.DomainEntities.AddDomainEntities(r));
+        var welcome = System.Text.Json.JsonSerializer.SerializeToElement(new { tenant_id = "1", version_id = "2", version_created = "2026-11-21T00:00:00Z" });
+        async Task CreateAsync(long id) =>
+            await runtime.AskAsync<object>(OmgServers.Domain.Clients.ClientEntity.Address(id),
+                new OmgServers.Domain.Clients.ClientCommands.Create(7, 1, 3, 4, id + 1_000_000_000, welcome, DateTimeOffset.UtcNow), TimeSpan.FromSeconds(60));
+        await CreateAsync(1); // warm every path
+        var before = Settle();
+        var next = 1L;
+        await Task.WhenAll(Enumerable.Range(0, 64).Select(_ => Task.Run(async () =>
+        {
+            long id;
+            while ((id = Interlocked.Increment(ref next)) <= clients + 1) await CreateAsync(id);
+        })));
+        var after = Settle();
+        Console.WriteLine($"live entities: {runtime.ActiveEntityCount:N0}; managed heap {before / 1024.0 / 1024:N1} MiB → {after / 1024.0 / 1024:N1} MiB: {(after - before) / (double)clients:N0} bytes per client entity (cell, mailbox, entity, state with its welcome message)");
+    }
+
+    private static long Settle()
+    {
+        for (var i = 0; i < 3; i++) { GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true); GC.WaitForPendingFinalizers(); }
+        return GC.GetTotalMemory(forceFullCollection: true);
+    }
+
+    private static async Task RunOnceAsync(string connection, int clients, bool serverGc)
+    {
+        Console.WriteLine();
+        Console.WriteLine($"== Memory per connected client (real service process, {clients:N0} clients, {(serverGc ? "server GC: the default, keeps freed memory" : "workstation GC: resident set follows live data")}) ==");
         var database = "clients_" + Guid.NewGuid().ToString("N")[..8];
         await PostgresDatabases.EnsureExistsAsync(connection, database);
         var port = EmbeddedPostgres.FindFreeLoopbackPort();
@@ -28,6 +63,7 @@ internal static class ClientMemoryBench
         info.Environment["OMGSERVERS_SERVER_HOST"] = "127.0.0.1";
         info.Environment["OMGSERVERS_SERVER_PORT"] = port.ToString();
         info.Environment["OMGSERVERS_LOGGING_ROOT_LOGS_LEVEL"] = "WARN";
+        info.Environment["DOTNET_gcServer"] = serverGc ? "1" : "0";
         info.Environment["OMGSERVERS_BOOTSTRAP_ENABLED"] = "true";
         info.Environment["OMGSERVERS_BOOTSTRAP_SUPPORT_USER_PASSWORD"] = SupportPassword;
         using var service = Process.Start(info)!;
@@ -66,10 +102,14 @@ internal static class ClientMemoryBench
             {
                 while (Interlocked.Increment(ref next) < clients) await OneClientAsync(http, tenant, projectId, stageId);
             })));
-            await Task.Delay(2000);
+            // Users passivate 30 s after their login; what stays is what a polling player keeps alive: its client.
+            var settle = DateTime.UtcNow.AddSeconds(90);
+            long live;
+            while ((live = await LiveEntitiesAsync(http)) > clients + 100 && DateTime.UtcNow < settle) await Task.Delay(1000);
             var after = Rss(service.Id);
+            Console.WriteLine($"live entities after the idle users passivated: {live:N0}");
             Console.WriteLine($"service resident set: {before / 1024.0 / 1024:N1} MiB before, {after / 1024.0 / 1024:N1} MiB with {clients:N0} live clients (and their users)");
-            Console.WriteLine($"per client (client + user entity, mailboxes, state, welcome message): {(after - before) / (double)clients:N0} bytes");
+            Console.WriteLine($"per connected client (its entity, mailbox, state, welcome message): {(after - before) / (double)clients:N0} bytes");
         }
         finally
         {
@@ -84,6 +124,12 @@ internal static class ClientMemoryBench
         var token = (await Post(http, "player/request/create-token", new { user_id = user.GetProperty("user_id").GetString(), password = user.GetProperty("password").GetString() })).GetProperty("raw_token").GetString()!;
         var client = (await Post(http, "player/request/create-client", new { tenant, project, stage }, token)).GetProperty("client_id").GetString()!;
         await Post(http, "player/request/interchange", new { client_id = client, outgoing_messages = Array.Empty<object>(), consumed_messages = Array.Empty<object>() }, token);
+    }
+
+    private static async Task<long> LiveEntitiesAsync(HttpClient http)
+    {
+        var view = await http.GetFromJsonAsync<JsonElement>("/q/cluster");
+        return view.GetProperty("metrics").GetProperty("active_entities").GetInt64();
     }
 
     private static long Rss(int pid)

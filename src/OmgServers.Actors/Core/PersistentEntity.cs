@@ -26,9 +26,14 @@ public abstract class PersistentEntity<TState> : Entity where TState : class
     private TypeNames _names = null!;
     private long _snapshotSeq;
     private volatile bool _snapshotInFlight;
-    private readonly Dictionary<string, long> _inbox = new(StringComparer.Ordinal);
-    private readonly SortedDictionary<long, OutboxEnqueued> _outbox = new();
-    private readonly Dictionary<string, long> _sentAtMs = new(StringComparer.Ordinal);
+    // Allocated on first use: most entities never take part in reliable delivery, and every live entity costs memory.
+    private Dictionary<string, long>? _inboxOrNull;
+    private SortedDictionary<long, OutboxEnqueued>? _outboxOrNull;
+    private Dictionary<string, long>? _sentAtMsOrNull;
+    private Dictionary<string, long> _inbox => _inboxOrNull ??= new(StringComparer.Ordinal);
+    private SortedDictionary<long, OutboxEnqueued> _outbox => _outboxOrNull ??= new();
+    private Dictionary<string, long> _sentAtMs => _sentAtMsOrNull ??= new(StringComparer.Ordinal);
+    private int OutboxCount => _outboxOrNull?.Count ?? 0;
     private long _nextDeliverySeq = 1;
     private List<object>? _pendingInternal;
     private (string Sender, long Seq)? _currentDelivery;
@@ -66,7 +71,7 @@ public abstract class PersistentEntity<TState> : Entity where TState : class
             payloads[i] = JsonSerializer.SerializeToUtf8Bytes(all[i], type, _json);
         }
 
-        var outboxWasEmpty = _outbox.Count == 0;
+        var outboxWasEmpty = OutboxCount == 0;
         await Context.Runtime.Journal.AppendAsync(new JournalWrite(_persistenceId, _cell.Shard, _cell.Epoch, LastSequenceNr + 1, manifests, payloads)).ConfigureAwait(false);
 
         foreach (var evt in all)
@@ -78,7 +83,7 @@ public abstract class PersistentEntity<TState> : Entity where TState : class
         _pendingInternal?.Clear();
         MaybeSnapshot();
 
-        if (_outbox.Count > 0)
+        if (OutboxCount > 0)
         {
             if (outboxWasEmpty || !_outboxReminderArmed) await ArmOutboxReminderAsync().ConfigureAwait(false);
             SendPending();
@@ -97,7 +102,7 @@ public abstract class PersistentEntity<TState> : Entity where TState : class
     }
 
     /// <summary>Number of deliveries not yet confirmed.</summary>
-    protected int UnconfirmedDeliveries => _outbox.Count;
+    protected int UnconfirmedDeliveries => OutboxCount;
 
     /// <summary>Deletes this entity's journal, snapshot and reminders, resets it to the initial state and passivates it.</summary>
     protected async Task DeleteAsync()
@@ -106,14 +111,14 @@ public abstract class PersistentEntity<TState> : Entity where TState : class
         State = CreateInitialState();
         LastSequenceNr = 0;
         _snapshotSeq = 0;
-        _inbox.Clear();
-        _outbox.Clear();
+        _inboxOrNull?.Clear();
+        _outboxOrNull?.Clear();
         _pendingInternal?.Clear();
         _currentDelivery = null;
         Context.Passivate();
     }
 
-    internal override bool CanPassivate => _outbox.Count == 0;
+    internal override bool CanPassivate => OutboxCount == 0;
 
     internal override async Task RecoverAsync(EntityCell cell, CancellationToken ct)
     {
@@ -141,7 +146,7 @@ public abstract class PersistentEntity<TState> : Entity where TState : class
                 LastSequenceNr = seq;
             }, ct).ConfigureAwait(false);
 
-        if (_outbox.Count > 0)
+        if (OutboxCount > 0)
         {
             Context.Timers.StartPeriodic(RedeliverTimer, RedeliverTick.Instance, Context.Runtime.Options.RedeliveryInterval);
             SendPending();
@@ -160,14 +165,14 @@ public abstract class PersistentEntity<TState> : Entity where TState : class
                 return null;
             case ReminderFired { Name: OutboxReminder }:
                 _outboxReminderArmed = false;
-                if (_outbox.Count > 0)
+                if (OutboxCount > 0)
                 {
                     await ArmOutboxReminderAsync().ConfigureAwait(false);
                     SendPending();
                 }
                 return null;
             case ReliableDelivery delivery:
-                if (_inbox.TryGetValue(delivery.SenderKey, out var highest) && delivery.Seq <= highest)
+                if (_inboxOrNull is not null && _inboxOrNull.TryGetValue(delivery.SenderKey, out var highest) && delivery.Seq <= highest)
                     return new DeliveryConfirmed(delivery.Seq);
                 _currentDelivery = (delivery.SenderKey, delivery.Seq);
                 await HandleAsync(delivery.Message).ConfigureAwait(false);
@@ -217,7 +222,7 @@ public abstract class PersistentEntity<TState> : Entity where TState : class
     /// <summary>Sends the oldest unconfirmed delivery of every receiver that has none in flight.</summary>
     private void SendPending()
     {
-        if (_outbox.Count == 0) return;
+        if (OutboxCount == 0) return;
         var runtime = Context.Runtime;
         var interval = runtime.Options.RedeliveryInterval;
         var now = Environment.TickCount64;
@@ -244,7 +249,7 @@ public abstract class PersistentEntity<TState> : Entity where TState : class
         _sentAtMs.Remove(outcome.TargetKey);
         if (outcome.Confirmed && _outbox.ContainsKey(outcome.Seq))
             await PersistAsync([new OutboxConfirmed(outcome.Seq)]).ConfigureAwait(false);
-        if (_outbox.Count == 0)
+        if (OutboxCount == 0)
             Context.Timers.Cancel(RedeliverTimer);
         else if (outcome.Confirmed)
             SendPending();
@@ -257,8 +262,8 @@ public abstract class PersistentEntity<TState> : Entity where TState : class
         var envelope = new SnapshotEnvelope(
             JsonSerializer.SerializeToElement(State, _json),
             _nextDeliverySeq,
-            _outbox.Values.ToList(),
-            new Dictionary<string, long>(_inbox));
+            _outboxOrNull?.Values.ToList() ?? [],
+            _inboxOrNull is null ? [] : new Dictionary<string, long>(_inboxOrNull));
         var payload = JsonSerializer.SerializeToUtf8Bytes(envelope, _json);
         var seq = LastSequenceNr;
         _snapshotInFlight = true;

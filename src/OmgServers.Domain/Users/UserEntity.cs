@@ -68,7 +68,9 @@ public sealed class UserEntity : PersistentEntity<UserState>
         }
     }
 
+    /// <summary>A user is needed for a login and little else: it leaves memory soon after.</summary>
     public static void Register(EntityRegistryBuilder r) => r.Entity<UserEntity>(TypeName)
+        .PassivateAfter(TimeSpan.FromSeconds(30))
         .Event<UserEvents.Created>("user.created")
         .Event<UserEvents.Deleted>("user.deleted")
         .Message<UserCommands.Create>("user.create")
