@@ -242,10 +242,11 @@ public sealed class ActorRuntime : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(message);
         try
         {
-            var (shardId, local) = Route(to);
+            var type = Registry.Get(to.Type);
+            var (shardId, local) = Route(type, to);
             if (local is not null)
             {
-                local.Enqueue(Registry.Get(to.Type), to.Id, new Envelope(message, EnvelopeKind.User));
+                local.Enqueue(type, to.Id, new Envelope(message, EnvelopeKind.User));
                 return true;
             }
             return Directory[shardId] is { Address.Length: > 0 } remote && remote.Owner != Owner && _transport!.Tell(remote.Address, to, message);
@@ -301,7 +302,7 @@ public sealed class ActorRuntime : IAsyncDisposable
     private async Task<object?> AskOnceAsync(EntityAddress to, EntityType type, object message, long deadline, CancellationToken ct)
     {
         var remaining = TimeSpan.FromMilliseconds(Math.Max(1, deadline - Environment.TickCount64));
-        var (shardId, local) = Route(to);
+        var (shardId, local) = Route(type, to);
         if (local is not null)
         {
             var reply = new TaskCompletionSource<object?>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -347,9 +348,9 @@ public sealed class ActorRuntime : IAsyncDisposable
         }
     }
 
-    private (int Shard, LocalShard? Local) Route(EntityAddress to)
+    /// <summary>The shard of <paramref name="to"/> and its local shard if this node serves it (the caller resolved the type once).</summary>
+    private (int Shard, LocalShard? Local) Route(EntityType type, EntityAddress to)
     {
-        var type = Registry.Get(to.Type);
         ArgumentException.ThrowIfNullOrEmpty(to.Id);
         var shardId = Crc16Arc.ShardOf(type.ShardKey(to.Id), Options.ShardCount);
         var local = Volatile.Read(ref _shards[shardId]);
