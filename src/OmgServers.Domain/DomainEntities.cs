@@ -13,6 +13,10 @@ public static class DomainEntities
         AliasEntity.Register(r);
         Clients.ClientEntity.Register(r);
         Tenants.TenantEntity.Register(r);
+        Deployments.DeploymentEntity.Register(r);
+        Lobbies.LobbyEntity.Register(r);
+        Runtimes.RuntimeEntity.Register(r);
+        Players.PlayerEntity.Register(r);
         return r;
     }
 }

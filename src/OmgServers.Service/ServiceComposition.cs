@@ -60,6 +60,17 @@ public static class ServiceComposition
             entities => entities.AddDomainEntities());
         builder.Services.AddOmgIdentity(settings);
         builder.Services.AddSingleton<OmgServers.Service.ControlPlane.Tenants>();
+        builder.Services.AddSingleton(new GameOptions
+        {
+            ClientInactiveInterval = settings.Clients.InactiveInterval,
+            RuntimeInactiveInterval = settings.Runtimes.InactiveInterval,
+            LobbyMinLifetime = settings.Runtimes.LobbyMinLifetime,
+            MaxClientsPerLobby = settings.Runtimes.MaxClientsPerLobby,
+            MaxUnconsumedCommands = settings.Runtimes.MaxUnconsumedCommands,
+        });
+        builder.Services.AddSingleton<OmgServers.Service.Runtimes.RuntimeHosting>();
+        builder.Services.AddSingleton<IRuntimeLauncher>(sp => sp.GetRequiredService<OmgServers.Service.Runtimes.RuntimeHosting>());
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<OmgServers.Service.Runtimes.RuntimeHosting>());
         builder.Services.AddOmgOpenApi();
 
         builder.Services.AddOmgServersHealthChecks();
@@ -81,6 +92,7 @@ public static class ServiceComposition
         app.MapIdentityApi();
         app.MapSupportApi();
         app.MapPlayerApi();
+        app.MapRuntimeApi();
         app.MapDeveloperApi();
         return app;
     }

@@ -53,8 +53,18 @@ public sealed record CreateRuntimeTokenResponse(string ApiToken, string WsToken)
 
 /// <summary>Runtime interchange (contract 4.2): the runtime id comes from the token.</summary>
 public sealed record RuntimeInterchangeRequest(
-    [Required] IReadOnlyList<OutgoingCommand>? OutgoingCommands,
-    [Required] IReadOnlyList<long>? ConsumedCommands);
+    [Required, MaxSize(RuntimeInterchangeRequest.MaxOutgoing)] IReadOnlyList<OutgoingCommand>? OutgoingCommands,
+    [Required, MaxSize(RuntimeInterchangeRequest.MaxConsumed)] IReadOnlyList<long>? ConsumedCommands)
+{
+    /// <summary>Ours (upstream has no cap): outgoing commands in one call.</summary>
+    public const int MaxOutgoing = 1000;
+
+    /// <summary>Ours: acknowledged command ids in one call.</summary>
+    public const int MaxConsumed = 10_000;
+
+    /// <summary>Ours: the whole request body (a runtime batches a tick's commands).</summary>
+    public const long MaxBodyBytes = 4 * 1024 * 1024;
+}
 
 /// <summary>Every command of the runtime not yet acknowledged, ordered by id ascending.</summary>
 public sealed record RuntimeInterchangeResponse(IReadOnlyList<RuntimeCommand> IncomingCommands);

@@ -1,18 +1,20 @@
 using System.Collections.Immutable;
 using System.Globalization;
 using System.Text.Json;
+using Microsoft.Extensions.Logging;
 using OmgServers.Actors;
 using OmgServers.Contracts;
 using OmgServers.Contracts.Interchange;
+using OmgServers.Domain.Deployments;
+using OmgServers.Domain.Runtimes;
 
 namespace OmgServers.Domain.Clients;
 
 /// <summary>
-/// A player's client (contract 2.1, 4.1): who owns it, which deployment it plays, and its incoming message log. The
-/// log keeps every message not yet acknowledged; an interchange acknowledges ids and gets the rest back in id order
-/// (at-least-once delivery). Outgoing messages sent before the client has a runtime are kept, up to
-/// <see cref="MaxPendingOutgoing"/>, instead of being dropped (upstream defect 12.11); the runtime assignment of a
-/// later issue forwards them.
+/// A player's client (contract 2.1, 4.1, 5.3, 5.7): who owns it, which deployment it plays, its current runtime, and its
+/// incoming message log. The log keeps every message not yet acknowledged; an interchange acknowledges ids and gets
+/// the rest back in id order (at-least-once delivery). Outgoing messages sent before the client has a runtime are
+/// kept, up to <see cref="MaxPendingOutgoing"/>, and forwarded when it gets one (upstream drops them, defect 12.11).
 /// </summary>
 public static class ClientCommands
 {
@@ -20,6 +22,19 @@ public static class ClientCommands
 
     /// <summary>Replies <see cref="InterchangeReply"/> or <see cref="ClientRejected"/>.</summary>
     public sealed record Interchange(long UserId, IReadOnlyList<JsonElement> Outgoing, IReadOnlyList<long> Consumed);
+
+    /// <summary>From the deployment: the client's matchmaker (<c>MATCHMAKER_ASSIGNMENT_MESSAGE</c>).</summary>
+    public sealed record AssignMatchmaker(long MatchmakerId);
+
+    /// <summary>From the deployment or a matchmaker: the client now plays on this runtime (<c>RUNTIME_ASSIGNMENT_MESSAGE</c>).</summary>
+    public sealed record Assign(long RuntimeId, RuntimeQualifier Qualifier, JsonElement RuntimeConfig);
+
+    /// <summary>From a runtime: a message for the player (<c>SERVER_OUTGOING_MESSAGE</c>, <c>CONNECTION_UPGRADE_MESSAGE</c>).</summary>
+    public sealed record AddMessage(long FromRuntimeId, MessageQualifier Qualifier, JsonElement Body);
+
+    /// <summary>Delete the client: with a reason the player gets <c>DISCONNECTION_REASON_MESSAGE</c>; without one (a lobby's kick)
+    /// it is just deleted. <paramref name="FromRuntimeId"/>: the runtime that asked, which needs no <c>DELETE_CLIENT</c>.</summary>
+    public sealed record Disconnect(DisconnectionReason? Reason, long? FromRuntimeId);
 }
 
 public static class ClientEvents
@@ -28,41 +43,66 @@ public static class ClientEvents
     public sealed record MessageAdded(long Id, MessageQualifier Qualifier, JsonElement Body, DateTimeOffset At);
     public sealed record MessagesConsumed(long[] Ids);
     public sealed record OutgoingKept(JsonElement[] Data);
+    public sealed record OutgoingForwarded(long RuntimeId);
+    public sealed record RuntimeAssigned(long RuntimeId, RuntimeQualifier Qualifier);
+    public sealed record Deleted(DateTimeOffset At);
 }
 
-public sealed record InterchangeReply(IReadOnlyList<PlayerMessage> Incoming);
+/// <summary>The client's unacknowledged messages, and the runtime its outgoing messages go to (none while unassigned or deleted).</summary>
+public sealed record InterchangeReply(IReadOnlyList<PlayerMessage> Incoming, long? RuntimeId = null);
 
 /// <summary>An expected refusal: the edge maps it to the contract's error.</summary>
 public sealed record ClientRejected(Qualifier Qualifier, int Status);
 
 public sealed record ClientState(
-    bool Exists, long UserId, long TenantId, long StageId, long DeploymentId, bool Deleted,
+    bool Exists, long UserId, long TenantId, long StageId, long DeploymentId, bool Deleted, long LastMessageId,
+    long? RuntimeId, RuntimeQualifier? RuntimeQualifier,
     ImmutableSortedDictionary<long, PlayerMessage> Unconsumed, ImmutableList<JsonElement> PendingOutgoing)
 {
-    public static readonly ClientState Empty = new(false, 0, 0, 0, 0, false, ImmutableSortedDictionary<long, PlayerMessage>.Empty, []);
+    public static readonly ClientState Empty = new(false, 0, 0, 0, 0, false, 0, null, null, ImmutableSortedDictionary<long, PlayerMessage>.Empty, []);
 
     public ClientState Apply(object @event) => @event switch
     {
         ClientEvents.Created c => this with { Exists = true, UserId = c.UserId, TenantId = c.TenantId, StageId = c.StageId, DeploymentId = c.DeploymentId },
-        ClientEvents.MessageAdded m => this with { Unconsumed = Unconsumed.SetItem(m.Id, new PlayerMessage(m.Id, m.Qualifier, m.Body)) },
+        ClientEvents.MessageAdded m => this with
+        {
+            Unconsumed = Unconsumed.SetItem(m.Id, new PlayerMessage(m.Id, m.Qualifier, m.Body)),
+            LastMessageId = Math.Max(LastMessageId, m.Id),
+        },
         ClientEvents.MessagesConsumed c => this with { Unconsumed = Unconsumed.RemoveRange(c.Ids) },
         ClientEvents.OutgoingKept o => this with { PendingOutgoing = PendingOutgoing.AddRange(o.Data) },
+        ClientEvents.OutgoingForwarded => this with { PendingOutgoing = [] },
+        ClientEvents.RuntimeAssigned a => this with { RuntimeId = a.RuntimeId, RuntimeQualifier = a.Qualifier },
+        ClientEvents.Deleted => this with { Deleted = true, PendingOutgoing = [] },
         _ => this,
     };
 }
 
-public sealed class ClientEntity : PersistentEntity<ClientState>
+public sealed class ClientEntity(GameOptions options) : PersistentEntity<ClientState>
 {
     public const string TypeName = "client";
+    private const string InactivityReminder = "inactivity";
 
     /// <summary>Outgoing messages a client without a runtime may have waiting; beyond it the call is refused (503, retry later).</summary>
     public const int MaxPendingOutgoing = 100;
 
+    private DateTimeOffset _lastActivity;
+
     public static EntityAddress Address(long clientId) => new(TypeName, clientId.ToString(CultureInfo.InvariantCulture));
+
+    private long ClientId => long.Parse(Context.Id, CultureInfo.InvariantCulture);
 
     protected override ClientState CreateInitialState() => ClientState.Empty;
 
     protected override ClientState Apply(ClientState state, object @event) => state.Apply(@event);
+
+    // A restart or a shard move loses the in-memory activity: count the activation as activity, so that a move never
+    // times a client out early (it gets one more interval).
+    protected override Task OnActivateAsync()
+    {
+        _lastActivity = DateTimeOffset.UtcNow;
+        return Task.CompletedTask;
+    }
 
     protected override async ValueTask<object?> HandleAsync(object message)
     {
@@ -70,46 +110,147 @@ public sealed class ClientEntity : PersistentEntity<ClientState>
         {
             case ClientCommands.Create create:
                 if (State.Exists) return new ClientRejected(Qualifier.IDEMPOTENCY_VIOLATED, 409);
+                Deliver(DeploymentEntity.Address(create.DeploymentId), new DeploymentCommands.Enqueue(ClientId, create.UserId, create.StageId));
                 await PersistAsync([
                     new ClientEvents.Created(create.UserId, create.TenantId, create.StageId, create.DeploymentId, create.Created),
                     new ClientEvents.MessageAdded(create.WelcomeMessageId, MessageQualifier.SERVER_WELCOME_MESSAGE, create.WelcomeBody, create.Created),
                 ]);
+                _lastActivity = DateTimeOffset.UtcNow;
+                await Context.SetReminderAsync(InactivityReminder, _lastActivity + options.ClientInactiveInterval);
                 return new InterchangeReply([]);
 
             case ClientCommands.Interchange interchange:
-                if (!State.Exists)
-                {
-                    Context.Passivate();
-                    return new ClientRejected(Qualifier.OBJECT_NOT_FOUND, 404);
-                }
-                if (State.UserId != interchange.UserId) return new ClientRejected(Qualifier.WRONG_CLIENT_ID, 400);
+                return await InterchangeAsync(interchange);
 
-                var events = new List<object>(2);
-                var consumed = interchange.Consumed.Where(State.Unconsumed.ContainsKey).Distinct().ToArray();
-                if (consumed.Length > 0) events.Add(new ClientEvents.MessagesConsumed(consumed));
-                // A deleted client is receive-only (contract 4.1 step 3): its outgoing messages are ignored.
-                if (!State.Deleted && interchange.Outgoing.Count > 0)
+            case ClientCommands.AssignMatchmaker assign:
+                if (State.Exists && !State.Deleted)
+                    await PersistAsync(Message(MessageQualifier.MATCHMAKER_ASSIGNMENT_MESSAGE, WireBodies.Of(new MatchmakerAssignmentMessageBody(assign.MatchmakerId))));
+                return null;
+
+            case ClientCommands.Assign assign:
+                await AssignAsync(assign);
+                return null;
+
+            case ClientCommands.AddMessage add:
+                // The runtime checked that the client is assigned to it (contract 4.2). The client may not have its
+                // RUNTIME_ASSIGNMENT yet (the deployment tells both in parallel), so the client does not check again.
+                if (!State.Exists) return null;
+                if (add.Qualifier == MessageQualifier.SERVER_OUTGOING_MESSAGE && State.Unconsumed.Count >= options.MaxUnconsumedMessages)
                 {
-                    if (State.PendingOutgoing.Count + interchange.Outgoing.Count > MaxPendingOutgoing)
-                        return new ClientRejected(Qualifier.SERVICE_UNAVAILABLE, 503);
-                    events.Add(new ClientEvents.OutgoingKept(interchange.Outgoing.ToArray()));
+                    Context.Logger.LogWarning("client {Client}: {Count} unacknowledged messages, a message from runtime {Runtime} is dropped",
+                        Context.Id, State.Unconsumed.Count, add.FromRuntimeId);
+                    return null;
                 }
-                if (events.Count > 0) await PersistAsync(events);
-                return new InterchangeReply(State.Unconsumed.Values.ToList());
+                await PersistAsync(Message(add.Qualifier, add.Body));
+                return null;
+
+            case ClientCommands.Disconnect disconnect:
+                await DisconnectAsync(disconnect.Reason, disconnect.FromRuntimeId);
+                return null;
+
+            case ReminderFired { Name: InactivityReminder }:
+                if (!State.Exists || State.Deleted) return null;
+                var due = _lastActivity + options.ClientInactiveInterval;
+                if (due > DateTimeOffset.UtcNow)
+                {
+                    await Context.SetReminderAsync(InactivityReminder, due);
+                    return null;
+                }
+                Context.Logger.LogInformation("client {Client} inactive since {Last}", Context.Id, _lastActivity);
+                await DisconnectAsync(DisconnectionReason.CLIENT_INACTIVITY, null);
+                return null;
 
             default:
                 return null;
         }
     }
 
-    public static void Register(EntityRegistryBuilder r) => r.Entity<ClientEntity>(TypeName)
+    private async Task<object> InterchangeAsync(ClientCommands.Interchange interchange)
+    {
+        if (!State.Exists)
+        {
+            Context.Passivate();
+            return new ClientRejected(Qualifier.OBJECT_NOT_FOUND, 404);
+        }
+        if (State.UserId != interchange.UserId) return new ClientRejected(Qualifier.WRONG_CLIENT_ID, 400);
+        _lastActivity = DateTimeOffset.UtcNow;
+
+        var events = new List<object>(2);
+        var consumed = interchange.Consumed.Where(State.Unconsumed.ContainsKey).Distinct().ToArray();
+        if (consumed.Length > 0) events.Add(new ClientEvents.MessagesConsumed(consumed));
+        long? forwardTo = null;
+        // A deleted client is receive-only (contract 4.1 step 3): its outgoing messages are ignored.
+        if (!State.Deleted && interchange.Outgoing.Count > 0)
+        {
+            if (State.RuntimeId is { } runtimeId) forwardTo = runtimeId;
+            else if (State.PendingOutgoing.Count + interchange.Outgoing.Count > MaxPendingOutgoing)
+                return new ClientRejected(Qualifier.SERVICE_UNAVAILABLE, 503);
+            else events.Add(new ClientEvents.OutgoingKept(interchange.Outgoing.ToArray()));
+        }
+        if (events.Count > 0) await PersistAsync(events);
+        return new InterchangeReply(State.Unconsumed.Values.ToList(), forwardTo);
+    }
+
+    private async Task AssignAsync(ClientCommands.Assign assign)
+    {
+        if (!State.Exists) return;
+        if (State.Deleted)
+        {
+            // Assigned after it was deleted (the deployment had it queued): the runtime must not keep it.
+            Deliver(RuntimeEntity.Address(assign.RuntimeId), new RuntimeCommands.RemoveClient(ClientId));
+            return;
+        }
+        if (State.RuntimeId == assign.RuntimeId) return;
+        if (State.RuntimeId is { } previous)
+            Deliver(RuntimeEntity.Address(previous), new RuntimeCommands.RemoveClient(ClientId));
+        var events = new List<object>
+        {
+            new ClientEvents.RuntimeAssigned(assign.RuntimeId, assign.Qualifier),
+            Message(MessageQualifier.RUNTIME_ASSIGNMENT_MESSAGE, WireBodies.RuntimeAssignment(assign.RuntimeId, assign.Qualifier, assign.RuntimeConfig)),
+        };
+        if (State.PendingOutgoing.Count > 0)
+        {
+            Deliver(RuntimeEntity.Address(assign.RuntimeId), new RuntimeCommands.HandleMessages(ClientId, State.PendingOutgoing.ToArray()));
+            events.Add(new ClientEvents.OutgoingForwarded(assign.RuntimeId));
+        }
+        await PersistAsync(events);
+    }
+
+    private async Task DisconnectAsync(DisconnectionReason? reason, long? fromRuntimeId)
+    {
+        if (!State.Exists || State.Deleted) return;
+        var events = new List<object>(2);
+        if (reason is { } r)
+            events.Add(Message(MessageQualifier.DISCONNECTION_REASON_MESSAGE, WireBodies.Of(new DisconnectionReasonMessageBody(r))));
+        events.Add(new ClientEvents.Deleted(DateTimeOffset.UtcNow));
+        if (State.RuntimeId is { } runtimeId && runtimeId != fromRuntimeId)
+            Deliver(RuntimeEntity.Address(runtimeId), new RuntimeCommands.RemoveClient(ClientId));
+        await PersistAsync(events);
+        await Context.CancelReminderAsync(InactivityReminder);
+    }
+
+    // Ids grow within a client and follow the clock, so "id order" is the order the messages were added.
+    private ClientEvents.MessageAdded Message(MessageQualifier qualifier, JsonElement body)
+    {
+        var now = DateTimeOffset.UtcNow;
+        return new ClientEvents.MessageAdded(LocalIds.Next(State.LastMessageId, now), qualifier, body, now);
+    }
+
+    public static void Register(EntityRegistryBuilder r) => r.Entity<ClientEntity>(TypeName, sp => new ClientEntity(GameServices.Options(sp)))
         .SnapshotEvery(50)
         .Event<ClientEvents.Created>("client.created")
         .Event<ClientEvents.MessageAdded>("client.message-added")
         .Event<ClientEvents.MessagesConsumed>("client.messages-consumed")
         .Event<ClientEvents.OutgoingKept>("client.outgoing-kept")
+        .Event<ClientEvents.OutgoingForwarded>("client.outgoing-forwarded")
+        .Event<ClientEvents.RuntimeAssigned>("client.runtime-assigned")
+        .Event<ClientEvents.Deleted>("client.deleted")
         .Message<ClientCommands.Create>("client.create")
         .Message<ClientCommands.Interchange>("client.interchange")
+        .Message<ClientCommands.AssignMatchmaker>("client.assign-matchmaker")
+        .Message<ClientCommands.Assign>("client.assign")
+        .Message<ClientCommands.AddMessage>("client.add-message")
+        .Message<ClientCommands.Disconnect>("client.disconnect")
         .Message<InterchangeReply>("client.interchange-reply")
         .Message<ClientRejected>("client.rejected");
 }

@@ -305,10 +305,14 @@ public static class TenantDecider
         if (!StageAllows(stage, c.Developer, StagePermissionQualifier.DEPLOYMENT_MANAGER)) return TenantRejected.PermissionNotFound;
         var reply = new DeployVersionResponse(c.DeploymentId);
         if (s.Deployments.ContainsKey(c.DeploymentId)) return TenantDecision.Answer(reply);
-        return TenantDecision.Persist(reply,
+        // A newer deployment replaces the stage's older ones (contract 5.8: upstream's stage task does it within a tick).
+        var replaced = s.Deployments.Values.Where(d => d.StageId == stage.Id && !d.Deleted)
+            .Select(d => (object)new E.DeploymentDeleted(d.Id, c.At));
+        return TenantDecision.Persist(reply, [
+            .. replaced,
             new E.DeploymentCreated(c.DeploymentId, stage.Id, version.Id, c.QueueId, c.At),
             new E.LobbyRequested(c.DeploymentId, c.LobbyRequestId, c.LobbyId, c.At),
-            new E.MatchmakerRequested(c.DeploymentId, c.MatchmakerRequestId, c.MatchmakerId, c.At));
+            new E.MatchmakerRequested(c.DeploymentId, c.MatchmakerRequestId, c.MatchmakerId, c.At)]);
     }
 
     /// <summary>A deployment with its live stage and project, for the calls that address a deployment by id.</summary>

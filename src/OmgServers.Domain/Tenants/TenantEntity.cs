@@ -2,6 +2,7 @@ using System.Globalization;
 using OmgServers.Actors;
 using OmgServers.Contracts;
 using OmgServers.Domain.Aliases;
+using OmgServers.Domain.Deployments;
 using C = OmgServers.Domain.Tenants.TenantCommands;
 using E = OmgServers.Domain.Tenants.TenantEvents;
 using Q = OmgServers.Domain.Tenants.TenantQueries;
@@ -31,10 +32,45 @@ public sealed class TenantEntity : PersistentEntity<TenantState>
         var decision = TenantDecider.Decide(State, command);
         foreach (var alias in decision.Releases)
             Deliver(AliasAddress(alias), new AliasCommands.Release(alias.EntityId));
-        if (decision.Events.Count > 0) await PersistAsync(decision.Events);
+        if (decision.Events.Count > 0)
+        {
+            TellDeployments(decision.Events);
+            await PersistAsync(decision.Events);
+        }
         if (!State.Exists) Context.Passivate();
         return decision.Reply;
     }
+
+    /// <summary>
+    /// What the deployments must learn from these events, delivered atomically with them: a new deployment starts, a
+    /// requested lobby is created, and every deployment that stops being live (deleted, replaced, or under a deleted
+    /// stage, project or tenant) is deleted with its lobbies.
+    /// </summary>
+    private void TellDeployments(IReadOnlyList<object> events)
+    {
+        var before = State;
+        var after = events.Aggregate(before, (s, e) => s.Apply(e));
+        foreach (var evt in events)
+        {
+            switch (evt)
+            {
+                case E.DeploymentCreated created when after.Versions.TryGetValue(created.VersionId, out var version) && after.Stages.TryGetValue(created.StageId, out var stage):
+                    var matchmaker = events.OfType<E.MatchmakerRequested>().FirstOrDefault(m => m.DeploymentId == created.DeploymentId)?.MatchmakerId ?? 0;
+                    Deliver(DeploymentEntity.Address(created.DeploymentId), new DeploymentCommands.Start(after.TenantId, stage.ProjectId, stage.Id, version.Id,
+                        version.Config, version.Images.Select(i => new DeploymentImage(i.Qualifier, i.ImageId)).ToList(), matchmaker, created.At));
+                    break;
+                case E.LobbyRequested lobby:
+                    Deliver(DeploymentEntity.Address(lobby.DeploymentId), new DeploymentCommands.RequestLobby(lobby.LobbyId));
+                    break;
+            }
+        }
+        foreach (var deployment in before.Deployments.Values)
+            if (IsLive(before, deployment.Id) && !IsLive(after, deployment.Id))
+                Deliver(DeploymentEntity.Address(deployment.Id), new DeploymentCommands.Delete());
+    }
+
+    private static bool IsLive(TenantState s, long deploymentId) =>
+        s.LiveDeployment(deploymentId) is { } d && s.LiveStage(d.StageId) is { } stage && s.LiveProject(stage.ProjectId) is not null;
 
     private EntityAddress AliasAddress(AliasRecord alias)
     {

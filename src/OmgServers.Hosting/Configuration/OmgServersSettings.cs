@@ -103,7 +103,11 @@ public sealed record OmgServersSettings(
             OverridingEnabled: b.Bool("omgservers.runtimes.overriding-enabled"),
             OverridingUri: b.AbsoluteHttpUri("omgservers.runtimes.overriding-uri"),
             DefaultCpuLimit: b.Int("omgservers.runtimes.default-cpu-limit", 1, 100_000),
-            DefaultMemoryLimit: b.Int("omgservers.runtimes.default-memory-limit", 1, 1_048_576));
+            DefaultMemoryLimit: b.Int("omgservers.runtimes.default-memory-limit", 1, 1_048_576),
+            LobbyMinLifetime: b.Duration("omgservers.runtimes.lobby-min-lifetime", TimeSpan.Zero),
+            MaxClientsPerLobby: b.Int("omgservers.runtimes.max-clients-per-lobby", 1, 1_000_000),
+            MaxUnconsumedCommands: b.Int("omgservers.runtimes.max-unconsumed-commands", 100, 10_000_000),
+            Process: ProcessHostSettings.Bind(b));
 
         var bootstrap = BootstrapSettings.Bind(b);
 
@@ -244,7 +248,41 @@ public sealed record RuntimesSettings(
     bool OverridingEnabled,
     Uri OverridingUri,
     int DefaultCpuLimit,
-    int DefaultMemoryLimit);
+    int DefaultMemoryLimit,
+    TimeSpan LobbyMinLifetime,
+    int MaxClientsPerLobby,
+    int MaxUnconsumedCommands,
+    ProcessHostSettings Process);
+
+/// <summary>One image the process host can run: <c>process:&lt;Name&gt;</c> runs <see cref="Command"/> with <see cref="Arguments"/>.</summary>
+public sealed record ProcessImageSettings(string Name, string Command, IReadOnlyList<string> Arguments, string WorkingDir);
+
+/// <summary>The local process host (omgservers.runtimes.process).</summary>
+public sealed record ProcessHostSettings(bool Enabled, string StateDir, int MaxRuntimes, TimeSpan StopGracePeriod, IReadOnlyList<ProcessImageSettings> Images)
+{
+    internal static ProcessHostSettings Bind(SettingsBinder b)
+    {
+        var images = b.ObjectList("omgservers.runtimes.process.images", e => new ProcessImageSettings(
+            e.String("name", allowEmpty: false),
+            e.String("command", allowEmpty: false),
+            e.StringList("arguments"),
+            e.OptionalString("working-dir")));
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var image in images)
+        {
+            if (image.Name.Length > 0 && !seen.Add(image.Name))
+                b.Fail("omgservers.runtimes.process.images", $"image name \"{image.Name}\" is used twice");
+            if (image.Name.Any(c => !(char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.')))
+                b.Fail("omgservers.runtimes.process.images", $"image name \"{image.Name}\" may only hold letters, digits, '-', '_' and '.'");
+        }
+        return new ProcessHostSettings(
+            b.Bool("omgservers.runtimes.process.enabled"),
+            b.String("omgservers.runtimes.process.state-dir"),
+            b.Int("omgservers.runtimes.process.max-runtimes", 1, 100_000),
+            b.Duration("omgservers.runtimes.process.stop-grace-period", TimeSpan.Zero),
+            images);
+    }
+}
 
 public sealed record BootstrapUser(string Alias, string Password)
 {

@@ -162,6 +162,9 @@ public sealed partial class SettingsBinder(HoconObject root)
 
     public IReadOnlyList<string> StringList(string path)
     {
+        // A scalar is a comma-separated list (how a list field of an object arrives from the environment).
+        if (root.Find(path) is HoconScalar joined)
+            return joined.Text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         if (List(path) is not { } list)
         {
             return [];
@@ -215,6 +218,12 @@ public sealed partial class SettingsBinder(HoconObject root)
         public string String(string field, bool allowEmpty = true) => Collect(b => b.String(Path(field), allowEmpty));
 
         public int Int(string field, int min, int max) => Collect(b => b.Int(Path(field), min, max));
+
+        /// <summary>A string; a missing field is <paramref name="fallback"/>.</summary>
+        public string OptionalString(string field, string fallback = "") => element.Find(field) is null ? fallback : String(field);
+
+        /// <summary>A list of strings; a missing field is an empty list.</summary>
+        public IReadOnlyList<string> StringList(string field) => element.Find(field) is null ? [] : Collect(b => b.StringList(Path(field)));
 
         private string Path(string field) => $"{path}.{field}";
 

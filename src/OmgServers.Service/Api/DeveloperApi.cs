@@ -1,5 +1,8 @@
 using System.Text.Json;
+using OmgServers.Actors;
 using OmgServers.Contracts;
+using OmgServers.Domain.Deployments;
+using OmgServers.Domain.Lobbies;
 using OmgServers.Domain.Aliases;
 using OmgServers.Domain.Tenants;
 using OmgServers.Security;
@@ -16,9 +19,9 @@ namespace OmgServers.Service.Api;
 /// state. create-token is in <see cref="IdentityApi"/>.
 ///
 /// Not in this product: upload-files-archive (the Jenkins builder) answers 409 FEATURE_DISABLED, as upstream does
-/// from 2025-01-26 with the builder off. Lobbies and matchmakers are created in a later step: create-lobby-request and
-/// create-matchmaker-request record the request on the deployment; delete-lobby and delete-matchmaker answer
-/// `deleted: false` (no lobby or matchmaker exists yet to delete).
+/// from 2025-01-26 with the builder off. create-lobby-request adds a lobby to the deployment and delete-lobby removes one
+/// (its players are disconnected). Matchmakers come with the matchmaking issue: create-matchmaker-request records the
+/// request and delete-matchmaker answers `deleted: false`.
 /// </summary>
 public static class DeveloperApi
 {
@@ -179,9 +182,17 @@ public static class DeveloperApi
             return new EmptyResponse();
         });
 
-        // No lobby or matchmaker exists before the runtime step lands, so there is nothing to delete (and no deployment
-        // to check DEPLOYMENT_MANAGER on): the contract's answer for an unknown id.
-        developer.MapOmgPost<DeleteLobbyRequest, DeletedResponse>("/delete-lobby", Role, (_, _, _) => Task.FromResult(new DeletedResponse(false)));
+        // Contract 5.9: like an inactive lobby, its clients are disconnected with INTERNAL_FAILURE. An unknown or already
+        // deleted lobby answers deleted: false; the developer needs to see the lobby's deployment.
+        developer.MapOmgPost<DeleteLobbyRequest, DeletedResponse>("/delete-lobby", Role, async (r, caller, http) =>
+        {
+            var actors = http.RequestServices.GetRequiredService<ActorRuntime>();
+            var lobby = await actors.AskAsync<LobbyInfo>(LobbyEntity.Address(r.LobbyId!.Value), new LobbyCommands.Get(), ct: http.RequestAborted);
+            if (!lobby.Exists) return new DeletedResponse(false);
+            await Tenants(http).AskAsync<DeploymentDetails>(lobby.TenantId, new Q.GetDeploymentDetails(lobby.DeploymentId, caller!.UserId), http.RequestAborted);
+            return await actors.AskAsync<DeletedResponse>(DeploymentEntity.Address(lobby.DeploymentId), new DeploymentCommands.DeleteLobby(r.LobbyId.Value), ct: http.RequestAborted);
+        });
+        // Matchmakers come with the matchmaking issue: none exists yet, so none can be deleted.
         developer.MapOmgPost<DeleteMatchmakerRequest, DeletedResponse>("/delete-matchmaker", Role, (_, _, _) => Task.FromResult(new DeletedResponse(false)));
 
         return app;

@@ -3,6 +3,7 @@ using OmgServers.Actors;
 using OmgServers.Contracts;
 using OmgServers.Contracts.Interchange;
 using OmgServers.Domain.Clients;
+using OmgServers.Domain.Runtimes;
 using OmgServers.Domain.Tenants;
 using OmgServers.Security;
 using OmgServers.Service.ControlPlane;
@@ -11,8 +12,8 @@ using OmgServers.Service.Identity;
 namespace OmgServers.Service.Api;
 
 /// <summary>
-/// Player `create-client` and `interchange` (contract 2.1, 4.1). A client gets its SERVER_WELCOME_MESSAGE at once;
-/// lobby assignment and the routing of outgoing messages to a runtime come with the runtime side of the backend.
+/// Player `create-client` and `interchange` (contract 2.1, 4.1). A client gets its SERVER_WELCOME_MESSAGE at once and
+/// queues at its deployment for a lobby; the interchange acknowledges, then hands outgoing messages to the client's runtime.
 /// </summary>
 public static class PlayerApi
 {
@@ -64,11 +65,20 @@ public static class PlayerApi
         var runtime = http.RequestServices.GetRequiredService<ActorRuntime>();
         var reply = await runtime.AskAsync<object>(ClientEntity.Address(request.ClientId!.Value),
             new ClientCommands.Interchange(caller!.UserId, outgoing, request.ConsumedMessages!), ct: http.RequestAborted);
-        return reply switch
+        var ok = reply switch
         {
-            InterchangeReply ok => new PlayerInterchangeResponse(ok.Incoming),
+            InterchangeReply r => r,
             ClientRejected rejected => throw new ApiException(rejected.Qualifier, rejected.Status),
             _ => throw new InvalidOperationException($"unexpected reply {reply?.GetType().Name}"),
         };
+        // The client's runtime gets the messages as HANDLE_MESSAGE commands, written before the player hears 200. A failure
+        // here answers 503 and the player sends them again: at-least-once, as upstream.
+        if (ok.RuntimeId is { } runtimeId && outgoing.Count > 0)
+        {
+            var handled = await runtime.AskAsync<object>(RuntimeEntity.Address(runtimeId),
+                new RuntimeCommands.HandleMessages(request.ClientId.Value, outgoing), ct: http.RequestAborted);
+            if (handled is RuntimeRejected rejected) throw new ApiException(rejected.Qualifier, rejected.Status);
+        }
+        return new PlayerInterchangeResponse(ok.Incoming);
     }
 }

@@ -1,0 +1,320 @@
+using System.Collections.Immutable;
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using OmgServers.Actors;
+using OmgServers.Contracts;
+using OmgServers.Contracts.Interchange;
+using OmgServers.Domain.Clients;
+using OmgServers.Domain.Lobbies;
+using OmgServers.Domain.Runtimes;
+using OmgServers.Security;
+
+namespace OmgServers.Domain.Deployments;
+
+/// <summary>What the deployment entity takes (contract 5.2-5.4, 5.7-5.9).</summary>
+public static class DeploymentCommands
+{
+    /// <summary>From the tenant when the deployment is created: what it runs. Clients queued before it are served then.</summary>
+    public sealed record Start(
+        long TenantId, long ProjectId, long StageId, long VersionId, JsonElement VersionConfig, IReadOnlyList<DeploymentImage> Images,
+        long MatchmakerId, DateTimeOffset At);
+
+    /// <summary>From the tenant: one more lobby (the deployment's first, or a developer's <c>create-lobby-request</c>).</summary>
+    public sealed record RequestLobby(long LobbyId);
+
+    /// <summary>From the tenant: the deployment was deleted or replaced by a newer one.</summary>
+    public sealed record Delete;
+
+    /// <summary>From a new client: queue it for a lobby (and its matchmaker assignment).</summary>
+    public sealed record Enqueue(long ClientId, long UserId, long StageId);
+
+    /// <summary>From a lobby runtime: a client left it.</summary>
+    public sealed record LobbyClientRemoved(long LobbyId, long ClientId);
+
+    /// <summary>From a lobby runtime: it went inactive or its process ended (contract 5.7).</summary>
+    public sealed record LobbyRuntimeFailed(long LobbyId, long RuntimeId);
+
+    /// <summary>Developer <c>delete-lobby</c>: replies <see cref="DeletedResponse"/>.</summary>
+    public sealed record DeleteLobby(long LobbyId);
+
+    /// <summary>Replies <see cref="DeploymentView"/>.</summary>
+    public sealed record GetView;
+}
+
+public sealed record DeploymentImage(ImageQualifier Qualifier, string ImageId);
+
+public sealed record DeploymentView(
+    long DeploymentId, bool Started, bool Deleted, int Queued, IReadOnlyList<DeploymentView.Lobby> Lobbies)
+{
+    public sealed record Lobby(long LobbyId, long RuntimeId, DateTimeOffset Created, int Clients);
+}
+
+public static class DeploymentEvents
+{
+    public sealed record Started(
+        long TenantId, long ProjectId, long StageId, long VersionId, JsonElement VersionConfig, DeploymentImage[] Images, long MatchmakerId, DateTimeOffset At);
+    public sealed record ClientQueued(long ClientId, long UserId);
+    public sealed record LobbyCreated(long LobbyId, long RuntimeId, DateTimeOffset At);
+    public sealed record ClientAssigned(long ClientId, long LobbyId);
+    public sealed record ClientLeftLobby(long LobbyId, long ClientId);
+    public sealed record LobbyDeleted(long LobbyId);
+    public sealed record Deleted(DateTimeOffset At);
+}
+
+public sealed record QueuedClient(long ClientId, long UserId);
+
+public sealed record LobbyRecord(long RuntimeId, DateTimeOffset Created, ImmutableHashSet<long> Clients);
+
+public sealed record DeploymentState(
+    bool Started, long TenantId, long ProjectId, long StageId, long VersionId, JsonElement VersionConfig, ImmutableArray<DeploymentImage> Images,
+    long MatchmakerId, bool Deleted, ImmutableList<QueuedClient> Queue, ImmutableSortedDictionary<long, LobbyRecord> Lobbies)
+{
+    public static readonly DeploymentState Empty = new(false, 0, 0, 0, 0, default, [], 0, false, [], ImmutableSortedDictionary<long, LobbyRecord>.Empty);
+
+    public DeploymentState Apply(object @event) => @event switch
+    {
+        DeploymentEvents.Started s => this with
+        {
+            Started = true, TenantId = s.TenantId, ProjectId = s.ProjectId, StageId = s.StageId, VersionId = s.VersionId,
+            VersionConfig = s.VersionConfig, Images = [.. s.Images], MatchmakerId = s.MatchmakerId,
+        },
+        DeploymentEvents.ClientQueued q => this with { Queue = Queue.Add(new QueuedClient(q.ClientId, q.UserId)) },
+        DeploymentEvents.LobbyCreated l => this with { Lobbies = Lobbies.SetItem(l.LobbyId, new LobbyRecord(l.RuntimeId, l.At, [])) },
+        DeploymentEvents.ClientAssigned a => this with
+        {
+            Queue = Queue.RemoveAll(q => q.ClientId == a.ClientId),
+            Lobbies = Lobbies.TryGetValue(a.LobbyId, out var lobby) ? Lobbies.SetItem(a.LobbyId, lobby with { Clients = lobby.Clients.Add(a.ClientId) }) : Lobbies,
+        },
+        DeploymentEvents.ClientLeftLobby l => this with
+        {
+            Lobbies = Lobbies.TryGetValue(l.LobbyId, out var lobby) ? Lobbies.SetItem(l.LobbyId, lobby with { Clients = lobby.Clients.Remove(l.ClientId) }) : Lobbies,
+        },
+        DeploymentEvents.LobbyDeleted d => this with { Lobbies = Lobbies.Remove(d.LobbyId) },
+        DeploymentEvents.Deleted => this with { Deleted = true, Queue = [], Lobbies = ImmutableSortedDictionary<long, LobbyRecord>.Empty },
+        _ => this,
+    };
+
+    /// <summary>The image a runtime of this qualifier runs: UNIVERSAL first, else the qualifier's own (contract 7.1).</summary>
+    public string? ImageFor(RuntimeQualifier qualifier)
+    {
+        var own = qualifier == RuntimeQualifier.LOBBY ? ImageQualifier.LOBBY : ImageQualifier.MATCH;
+        return (Images.FirstOrDefault(i => i.Qualifier == ImageQualifier.UNIVERSAL) ?? Images.FirstOrDefault(i => i.Qualifier == own))?.ImageId;
+    }
+}
+
+/// <summary>
+/// A deployment and its queue (type "deployment", id = the deployment id, contract 5.2-5.4): which version it runs,
+/// its lobbies and the clients waiting for one. A queued client goes at once to the lobby with the fewest players
+/// that has room (<see cref="GameOptions.MaxClientsPerLobby"/>); with none, a new lobby (and its LOBBY runtime) is
+/// created and the client is assigned to it right away: its commands wait in the runtime's log until the runtime
+/// runs (5.4). Empty lobbies are removed once they have lived <see cref="GameOptions.LobbyMinLifetime"/>. A failed
+/// lobby runtime is deleted with its players disconnected (5.7), and the next client gets a new lobby; a deleted deployment disconnects its players with <c>INTERNAL_FAILURE</c> (5.8).
+/// Every message to another entity goes through reliable delivery, stored with the events that caused it.
+/// </summary>
+public sealed class DeploymentEntity(GameOptions options, SnowflakeIds ids) : PersistentEntity<DeploymentState>
+{
+    public const string TypeName = "deployment";
+    private const string CleanupReminder = "lobby-cleanup";
+
+    public static EntityAddress Address(long deploymentId) => new(TypeName, deploymentId.ToString(CultureInfo.InvariantCulture));
+
+    private long DeploymentId => long.Parse(Context.Id, CultureInfo.InvariantCulture);
+
+    protected override DeploymentState CreateInitialState() => DeploymentState.Empty;
+
+    protected override DeploymentState Apply(DeploymentState state, object @event) => state.Apply(@event);
+
+    protected override async ValueTask<object?> HandleAsync(object message)
+    {
+        switch (message)
+        {
+            case DeploymentCommands.Start start:
+                if (State.Started || State.Deleted) return null;
+                await PersistAsync(new DeploymentEvents.Started(start.TenantId, start.ProjectId, start.StageId, start.VersionId,
+                    start.VersionConfig, start.Images.ToArray(), start.MatchmakerId, start.At));
+                // Clients that queued before the start get their matchmaker now (their runtime follows in AssignQueued).
+                foreach (var queued in State.Queue)
+                    Deliver(ClientEntity.Address(queued.ClientId), new ClientCommands.AssignMatchmaker(State.MatchmakerId));
+                await AssignQueuedAsync();
+                return null;
+
+            case DeploymentCommands.RequestLobby request:
+                if (!State.Started || State.Deleted || State.Lobbies.ContainsKey(request.LobbyId)) return null;
+                await PersistAsync(CreateLobby(request.LobbyId));
+                await ArmCleanupAsync();
+                return null;
+
+            case DeploymentCommands.Enqueue enqueue:
+                if (State.Deleted)
+                {
+                    Deliver(ClientEntity.Address(enqueue.ClientId), new ClientCommands.Disconnect(DisconnectionReason.INTERNAL_FAILURE, null));
+                    return null;
+                }
+                if (State.Queue.Any(q => q.ClientId == enqueue.ClientId) || State.Lobbies.Values.Any(l => l.Clients.Contains(enqueue.ClientId))) return null;
+                if (State.Started)
+                    Deliver(ClientEntity.Address(enqueue.ClientId), new ClientCommands.AssignMatchmaker(State.MatchmakerId));
+                await PersistAsync(new DeploymentEvents.ClientQueued(enqueue.ClientId, enqueue.UserId));
+                await AssignQueuedAsync();
+                return null;
+
+            case DeploymentCommands.LobbyClientRemoved removed:
+                if (State.Lobbies.TryGetValue(removed.LobbyId, out var lobby) && lobby.Clients.Contains(removed.ClientId))
+                {
+                    await PersistAsync(new DeploymentEvents.ClientLeftLobby(removed.LobbyId, removed.ClientId));
+                    await ArmCleanupAsync();
+                }
+                return null;
+
+            case DeploymentCommands.LobbyRuntimeFailed failed:
+                if (State.Lobbies.TryGetValue(failed.LobbyId, out var failedLobby) && failedLobby.RuntimeId == failed.RuntimeId)
+                {
+                    // Its players are disconnected (they create new clients); the next client that queues gets a new lobby.
+                    // No replacement is started for nobody: an image that cannot start would otherwise loop.
+                    Context.Logger.LogWarning("deployment {Deployment}: lobby {Lobby} (runtime {Runtime}) failed; its {Count} clients are disconnected",
+                        Context.Id, failed.LobbyId, failed.RuntimeId, failedLobby.Clients.Count);
+                    await PersistAsync(DeleteLobby(failed.LobbyId, DisconnectionReason.INTERNAL_FAILURE));
+                    await AssignQueuedAsync();
+                }
+                else
+                {
+                    // A runtime this deployment no longer counts as its lobby: make sure it is gone.
+                    Deliver(RuntimeEntity.Address(failed.RuntimeId), new RuntimeCommands.Delete(DisconnectionReason.INTERNAL_FAILURE));
+                }
+                return null;
+
+            case DeploymentCommands.DeleteLobby delete:
+                if (!State.Lobbies.ContainsKey(delete.LobbyId)) return new DeletedResponse(false);
+                await PersistAsync(DeleteLobby(delete.LobbyId, DisconnectionReason.INTERNAL_FAILURE));
+                return new DeletedResponse(true);
+
+            case DeploymentCommands.Delete:
+                if (State.Deleted) return null;
+                var deletion = new List<object>();
+                foreach (var lobbyId in State.Lobbies.Keys) deletion.AddRange(DeleteLobby(lobbyId, DisconnectionReason.INTERNAL_FAILURE));
+                foreach (var queued in State.Queue)
+                    Deliver(ClientEntity.Address(queued.ClientId), new ClientCommands.Disconnect(DisconnectionReason.INTERNAL_FAILURE, null));
+                deletion.Add(new DeploymentEvents.Deleted(DateTimeOffset.UtcNow));
+                await PersistAsync(deletion);
+                await Context.CancelReminderAsync(CleanupReminder);
+                return null;
+
+            case ReminderFired { Name: CleanupReminder }:
+                await CleanUpLobbiesAsync();
+                return null;
+
+            case DeploymentCommands.GetView:
+                return new DeploymentView(DeploymentId, State.Started, State.Deleted, State.Queue.Count,
+                    State.Lobbies.Select(l => new DeploymentView.Lobby(l.Key, l.Value.RuntimeId, l.Value.Created, l.Value.Clients.Count)).ToList());
+
+            default:
+                return null;
+        }
+    }
+
+    /// <summary>Assigns every queued client to a lobby, creating lobbies as they fill (contract 5.4, with a capacity).</summary>
+    private async Task AssignQueuedAsync()
+    {
+        if (!State.Started || State.Deleted || State.Queue.IsEmpty) return;
+        if (State.ImageFor(RuntimeQualifier.LOBBY) is null)
+        {
+            Context.Logger.LogError("deployment {Deployment}: the version has no UNIVERSAL or LOBBY image; {Count} clients wait", Context.Id, State.Queue.Count);
+            return;
+        }
+
+        var counts = State.Lobbies.ToDictionary(l => l.Key, l => l.Value.Clients.Count);
+        var runtimes = State.Lobbies.ToDictionary(l => l.Key, l => l.Value.RuntimeId);
+        var events = new List<object>();
+        foreach (var queued in State.Queue)
+        {
+            var lobbyId = counts.Where(c => c.Value < options.MaxClientsPerLobby).OrderBy(c => c.Value).ThenBy(c => c.Key).Select(c => (long?)c.Key).FirstOrDefault();
+            if (lobbyId is null)
+            {
+                var created = CreateLobby(ids.Next());
+                events.AddRange(created);
+                var lobbyCreated = (DeploymentEvents.LobbyCreated)created[0];
+                lobbyId = lobbyCreated.LobbyId;
+                counts[lobbyCreated.LobbyId] = 0;
+                runtimes[lobbyCreated.LobbyId] = lobbyCreated.RuntimeId;
+            }
+            var id = lobbyId.Value;
+            counts[id]++;
+            var runtimeId = runtimes[id];
+            events.Add(new DeploymentEvents.ClientAssigned(queued.ClientId, id));
+            Deliver(ClientEntity.Address(queued.ClientId), new ClientCommands.Assign(runtimeId, RuntimeQualifier.LOBBY, LobbyConfig(id)));
+            Deliver(RuntimeEntity.Address(runtimeId), new RuntimeCommands.AddClient(queued.ClientId, queued.UserId, null));
+        }
+        await PersistAsync(events);
+        await ArmCleanupAsync();
+    }
+
+    /// <summary>The events (and deliveries) of a new lobby: its LOBBY runtime and its lobby record.</summary>
+    private List<object> CreateLobby(long lobbyId)
+    {
+        var image = State.ImageFor(RuntimeQualifier.LOBBY) ?? "";
+        var runtimeId = ids.Next();
+        var now = DateTimeOffset.UtcNow;
+        Deliver(RuntimeEntity.Address(runtimeId), new RuntimeCommands.Create(runtimeId, RuntimeQualifier.LOBBY, State.TenantId, State.ProjectId,
+            State.StageId, State.VersionId, DeploymentId, lobbyId, LobbyConfig(lobbyId), image, ids.Next(), now));
+        Deliver(LobbyEntity.Address(lobbyId), new LobbyCommands.Create(State.TenantId, DeploymentId, runtimeId, now));
+        Context.Logger.LogInformation("deployment {Deployment}: lobby {Lobby} with runtime {Runtime} ({Image})", Context.Id, lobbyId, runtimeId, image);
+        return [new DeploymentEvents.LobbyCreated(lobbyId, runtimeId, now)];
+    }
+
+    private List<object> DeleteLobby(long lobbyId, DisconnectionReason? reason)
+    {
+        var lobby = State.Lobbies[lobbyId];
+        Deliver(RuntimeEntity.Address(lobby.RuntimeId), new RuntimeCommands.Delete(reason));
+        Deliver(LobbyEntity.Address(lobbyId), new LobbyCommands.MarkDeleted());
+        return [new DeploymentEvents.LobbyDeleted(lobbyId)];
+    }
+
+    private JsonElement LobbyConfig(long lobbyId) => WireBodies.RuntimeConfig(lobbyId, null, State.VersionConfig);
+
+    /// <summary>Removes the empty lobbies that have lived their minimum lifetime; re-arms for the younger ones.</summary>
+    private async Task CleanUpLobbiesAsync()
+    {
+        if (State.Deleted) return;
+        var now = DateTimeOffset.UtcNow;
+        var expired = State.Lobbies.Where(l => l.Value.Clients.IsEmpty && l.Value.Created + options.LobbyMinLifetime <= now).Select(l => l.Key).ToList();
+        if (expired.Count > 0 && State.Queue.IsEmpty)
+        {
+            var events = new List<object>();
+            foreach (var lobbyId in expired) events.AddRange(DeleteLobby(lobbyId, null));
+            Context.Logger.LogInformation("deployment {Deployment}: {Count} empty lobbies removed", Context.Id, expired.Count);
+            await PersistAsync(events);
+        }
+        await ArmCleanupAsync();
+    }
+
+    private async Task ArmCleanupAsync()
+    {
+        var empties = State.Lobbies.Values.Where(l => l.Clients.IsEmpty).ToList();
+        if (State.Deleted || empties.Count == 0) return;
+        var due = empties.Min(l => l.Created) + options.LobbyMinLifetime;
+        var earliest = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(1);
+        await Context.SetReminderAsync(CleanupReminder, due > earliest ? due : earliest);
+    }
+
+    public static void Register(EntityRegistryBuilder r) => r.Entity<DeploymentEntity>(TypeName,
+            sp => new DeploymentEntity(GameServices.Options(sp), GameServices.Ids(sp)))
+        .SnapshotEvery(100)
+        .PassivateAfter(TimeSpan.FromMinutes(5))
+        .Event<DeploymentEvents.Started>("deployment.started")
+        .Event<DeploymentEvents.ClientQueued>("deployment.client-queued")
+        .Event<DeploymentEvents.LobbyCreated>("deployment.lobby-created")
+        .Event<DeploymentEvents.ClientAssigned>("deployment.client-assigned")
+        .Event<DeploymentEvents.ClientLeftLobby>("deployment.client-left-lobby")
+        .Event<DeploymentEvents.LobbyDeleted>("deployment.lobby-deleted")
+        .Event<DeploymentEvents.Deleted>("deployment.deleted")
+        .Message<DeploymentCommands.Start>("deployment.start")
+        .Message<DeploymentCommands.RequestLobby>("deployment.request-lobby")
+        .Message<DeploymentCommands.Delete>("deployment.delete")
+        .Message<DeploymentCommands.Enqueue>("deployment.enqueue")
+        .Message<DeploymentCommands.LobbyClientRemoved>("deployment.lobby-client-removed")
+        .Message<DeploymentCommands.LobbyRuntimeFailed>("deployment.lobby-runtime-failed")
+        .Message<DeploymentCommands.DeleteLobby>("deployment.delete-lobby")
+        .Message<DeploymentCommands.GetView>("deployment.get-view")
+        .Message<DeploymentView>("deployment.view")
+        .Message<DeletedResponse>("deployment.deleted-response");
+}

@@ -1,0 +1,358 @@
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using OmgServers.Actors;
+using OmgServers.Contracts;
+using OmgServers.Contracts.Interchange;
+using OmgServers.Domain.Clients;
+using OmgServers.Domain.Deployments;
+using OmgServers.Domain.Players;
+using OmgServers.Security;
+
+namespace OmgServers.Domain.Runtimes;
+
+/// <summary>
+/// A lobby or match runtime (type "runtime", id = the runtime id, contract 4.2, 5, 7.1): its command log (every
+/// command not yet acknowledged, returned in id order as full records), the clients assigned to it, and its life.
+/// <list type="bullet">
+/// <item>Created with <c>INIT_RUNTIME</c> as its first command; then started through <see cref="IRuntimeLauncher"/> with a
+/// fresh password (only its hash is stored), off the mailbox. Nothing restarts it.</item>
+/// <item>Its interchange executes the runtime's outgoing commands one by one (a failing one is logged and skipped, 4.2);
+/// what they send to clients and players goes through reliable delivery, stored atomically with the acknowledgements.</item>
+/// <item>Inactivity (5.7): a durable reminder at last activity + the interval. Activity lives in memory and is not
+/// written per call; an activation counts as activity, so a restart or a shard move gives one more interval instead of
+/// a false kill. A process that ends on its own counts as inactive at once. A LOBBY tells its deployment, which
+/// disconnects the clients with <c>INTERNAL_FAILURE</c>, deletes it and starts a new lobby.</item>
+/// </list>
+/// </summary>
+public sealed class RuntimeEntity(GameOptions options, IRuntimeLauncher launcher) : PersistentEntity<RuntimeState>
+{
+    public const string TypeName = "runtime";
+    private const string InactivityReminder = "inactivity";
+
+    private DateTimeOffset _lastActivity;
+
+    public static EntityAddress Address(long runtimeId) => new(TypeName, runtimeId.ToString(CultureInfo.InvariantCulture));
+
+    private long RuntimeId => long.Parse(Context.Id, CultureInfo.InvariantCulture);
+
+    protected override RuntimeState CreateInitialState() => RuntimeState.Empty;
+
+    protected override RuntimeState Apply(RuntimeState state, object @event) => state.Apply(@event);
+
+    protected override Task OnActivateAsync()
+    {
+        _lastActivity = DateTimeOffset.UtcNow;
+        return Task.CompletedTask;
+    }
+
+    protected override async ValueTask<object?> HandleAsync(object message)
+    {
+        switch (message)
+        {
+            case RuntimeCommands.Create create:
+                await CreateAsync(create);
+                return RuntimeAck.Instance;
+
+            case RuntimeCommands.Interchange interchange:
+                return await InterchangeAsync(interchange);
+
+            case RuntimeCommands.HandleMessages handle:
+                return await HandleMessagesAsync(handle);
+
+            case RuntimeCommands.AddClient add:
+                await AddClientAsync(add);
+                return RuntimeAck.Instance;
+
+            case RuntimeCommands.RemoveClient remove:
+                await RemoveClientAsync(remove.ClientId);
+                return RuntimeAck.Instance;
+
+            case RuntimeCommands.Delete delete:
+                await DeleteRuntimeAsync(delete.Reason);
+                return RuntimeAck.Instance;
+
+            case RuntimeCommands.Authenticate authenticate:
+                if (!State.Exists || State.Deleted)
+                {
+                    if (!State.Exists) Context.Passivate();
+                    return new RuntimeRejected(Qualifier.RUNTIME_NOT_FOUND, 404);
+                }
+                return State.PasswordHash is { } hash && PasswordHashing.Verify(authenticate.Password, hash)
+                    ? new RuntimeAuthenticated(RuntimeId, State.UserId)
+                    : new RuntimeRejected(Qualifier.WRONG_CREDENTIALS, 401);
+
+            case RuntimeCommands.ShouldRun:
+                if (!State.Exists) Context.Passivate();
+                return new RuntimeShouldRun(State.Exists && !State.Deleted && !State.Inactive);
+
+            case RuntimeCommands.ProcessExited exited:
+                if (State.Exists && !State.Deleted && !State.Inactive)
+                    await DetectInactiveAsync($"its process ended ({exited.Reason})");
+                return null;
+
+            case RuntimeCommands.GetDetails:
+                if (!State.Exists) return new RuntimeRejected(Qualifier.RUNTIME_NOT_FOUND, 404);
+                return new RuntimeDetails(RuntimeId, State.Qualifier, State.TenantId, State.StageId, State.DeploymentId, State.LobbyId, State.ImageId,
+                    State.Deleted, State.Inactive, State.Clients.Keys.Order().ToList(), State.Commands.Count, State.Created);
+
+            case ReminderFired { Name: InactivityReminder }:
+                if (!State.Exists || State.Deleted || State.Inactive) return null;
+                var due = _lastActivity + options.RuntimeInactiveInterval;
+                if (due > DateTimeOffset.UtcNow) await Context.SetReminderAsync(InactivityReminder, due);
+                else await DetectInactiveAsync($"no interchange for {options.RuntimeInactiveInterval.TotalSeconds:0.#} s");
+                return null;
+
+            case LaunchResult result:
+                if (result.Error is { } error)
+                    Context.Logger.LogError("runtime {Runtime} ({Image}) could not be started: {Error}; the inactivity rules apply", Context.Id, State.ImageId, error);
+                return null;
+
+            default:
+                return null;
+        }
+    }
+
+    private async Task CreateAsync(RuntimeCommands.Create create)
+    {
+        if (State.Exists) return;
+        var now = DateTimeOffset.UtcNow;
+        var init = Command(0, now, new InitRuntimeBody(create.RuntimeConfig.Deserialize<RuntimeConfig>(WireJson.Options)!));
+        await PersistAsync([
+            new RuntimeEvents.Created(create.RuntimeId, create.Qualifier, create.TenantId, create.ProjectId, create.StageId, create.VersionId,
+                create.DeploymentId, create.LobbyId, create.ImageId, create.UserId, now),
+            new RuntimeEvents.CommandsAdded([init]),
+        ]);
+        _lastActivity = now;
+        await Context.SetReminderAsync(InactivityReminder, now + options.RuntimeInactiveInterval);
+        await LaunchAsync();
+    }
+
+    /// <summary>A fresh password for every start: its hash is stored first, so the token call of the new process finds it.</summary>
+    private async Task LaunchAsync()
+    {
+        var password = PasswordGenerator.Generate();
+        await PersistAsync(new RuntimeEvents.PasswordSet(PasswordHashing.HashGenerated(password)));
+        var labels = new Dictionary<string, string>
+        {
+            ["com.omgservers.tenant"] = State.TenantId.ToString(CultureInfo.InvariantCulture),
+            ["com.omgservers.project"] = State.ProjectId.ToString(CultureInfo.InvariantCulture),
+            ["com.omgservers.stage"] = State.StageId.ToString(CultureInfo.InvariantCulture),
+            ["com.omgservers.version"] = State.VersionId.ToString(CultureInfo.InvariantCulture),
+            ["com.omgservers.qualifier"] = State.Qualifier.ToString(),
+        };
+        var start = new RuntimeStart(RuntimeId, State.Qualifier, State.ImageId, password, labels);
+        Context.PipeToSelf(StartAsync(start), ok => ok, ex => new LaunchResult(ex.Message));
+    }
+
+    private async Task<LaunchResult> StartAsync(RuntimeStart start)
+    {
+        await launcher.StartAsync(start, CancellationToken.None).ConfigureAwait(false);
+        return new LaunchResult(null);
+    }
+
+    private async Task<object> InterchangeAsync(RuntimeCommands.Interchange interchange)
+    {
+        if (!State.Exists || State.Deleted)
+        {
+            if (!State.Exists) Context.Passivate();
+            return new RuntimeRejected(Qualifier.RUNTIME_NOT_FOUND, 404);
+        }
+        _lastActivity = DateTimeOffset.UtcNow;
+
+        var events = new List<object>();
+        var consumed = interchange.Consumed.Where(State.Commands.ContainsKey).Distinct().ToArray();
+        if (consumed.Length > 0) events.Add(new RuntimeEvents.CommandsConsumed(consumed));
+        foreach (var command in interchange.Outgoing)
+        {
+            try
+            {
+                Execute(command, interchange.UpgradeTokens);
+            }
+            catch (Exception ex) when (ex is JsonException or CommandFailedException or InvalidOperationException)
+            {
+                // Contract 4.2: a failing command is logged and skipped; the call still succeeds.
+                Context.Logger.LogWarning("runtime {Runtime}: {Qualifier} skipped: {Reason}", Context.Id, command.Qualifier, ex.Message);
+            }
+        }
+        if (events.Count > 0) await PersistAsync(events);
+        return new RuntimeInterchangeReply(State.Commands.Values.ToList());
+    }
+
+    private void Execute(OutgoingCommand command, IReadOnlyDictionary<long, string> upgradeTokens)
+    {
+        switch (command.Qualifier)
+        {
+            case OutgoingCommandQualifier.RESPOND_CLIENT:
+            {
+                var body = command.BodyAs<RespondClientBody>();
+                RequireAssigned(body.ClientId);
+                SendMessage(body.ClientId, body.Message);
+                break;
+            }
+            case OutgoingCommandQualifier.SET_PROFILE:
+            {
+                var body = command.BodyAs<SetProfileBody>();
+                var client = RequireAssigned(body.ClientId);
+                Deliver(PlayerEntity.Address(client.UserId, State.StageId), new PlayerCommands.SetProfile(body.Profile));
+                break;
+            }
+            case OutgoingCommandQualifier.MULTICAST_MESSAGE:
+            {
+                var body = command.BodyAs<MulticastMessageBody>();
+                var clients = body.Clients ?? throw new CommandFailedException("clients is missing");
+                foreach (var clientId in clients) RequireAssigned(clientId);
+                foreach (var clientId in clients.Distinct()) SendMessage(clientId, body.Message);
+                break;
+            }
+            case OutgoingCommandQualifier.BROADCAST_MESSAGE:
+            {
+                var body = command.BodyAs<BroadcastMessageBody>();
+                foreach (var clientId in State.Clients.Keys) SendMessage(clientId, body.Message);
+                break;
+            }
+            case OutgoingCommandQualifier.KICK_CLIENT:
+            {
+                var body = command.BodyAs<KickClientBody>();
+                RequireAssigned(body.ClientId);
+                if (State.Qualifier != RuntimeQualifier.LOBBY)
+                    throw new CommandFailedException("kicking from a match comes with matchmaking");
+                // A lobby's kick deletes the client without a disconnection message (contract 5.7); its DELETE_CLIENT follows.
+                Deliver(ClientEntity.Address(body.ClientId), new ClientCommands.Disconnect(null, null));
+                break;
+            }
+            case OutgoingCommandQualifier.UPGRADE_CONNECTION:
+            {
+                var body = command.BodyAs<UpgradeConnectionBody>();
+                RequireAssigned(body.ClientId);
+                if (!upgradeTokens.TryGetValue(body.ClientId, out var token)) throw new CommandFailedException("no token was issued");
+                Deliver(ClientEntity.Address(body.ClientId), new ClientCommands.AddMessage(RuntimeId, MessageQualifier.CONNECTION_UPGRADE_MESSAGE,
+                    WireBodies.Of(new ConnectionUpgradeMessageBody(body.ClientId, body.Protocol, new WebSocketConfig(token)))));
+                break;
+            }
+            default:
+                throw new CommandFailedException("matchmaking is not available yet");
+        }
+    }
+
+    private AssignedClient RequireAssigned(long clientId) =>
+        State.Clients.TryGetValue(clientId, out var client) ? client : throw new CommandFailedException($"client {clientId} is not assigned to this runtime");
+
+    private void SendMessage(long clientId, JsonElement message) =>
+        Deliver(ClientEntity.Address(clientId), new ClientCommands.AddMessage(RuntimeId, MessageQualifier.SERVER_OUTGOING_MESSAGE,
+            WireBodies.Of(new ServerOutgoingMessageBody(message))));
+
+    private async Task<object> HandleMessagesAsync(RuntimeCommands.HandleMessages handle)
+    {
+        // Not here (deleted, moved, never assigned): dropped, as upstream drops messages of a client without a runtime.
+        if (!State.Exists || State.Deleted || !State.Clients.ContainsKey(handle.ClientId) || handle.Messages.Count == 0) return RuntimeAck.Instance;
+        if (State.Commands.Count + handle.Messages.Count > options.MaxUnconsumedCommands)
+        {
+            Context.Logger.LogWarning("runtime {Runtime}: {Count} commands unacknowledged; messages of client {Client} refused", Context.Id, State.Commands.Count, handle.ClientId);
+            return new RuntimeRejected(Qualifier.SERVICE_UNAVAILABLE, 503);
+        }
+        var now = DateTimeOffset.UtcNow;
+        var commands = new RuntimeCommand[handle.Messages.Count];
+        var last = State.LastCommandId;
+        for (var i = 0; i < commands.Length; i++)
+        {
+            commands[i] = Command(last, now, new HandleMessageBody(handle.ClientId, handle.Messages[i]));
+            last = commands[i].Id;
+        }
+        await PersistAsync(new RuntimeEvents.CommandsAdded(commands));
+        return RuntimeAck.Instance;
+    }
+
+    private async Task AddClientAsync(RuntimeCommands.AddClient add)
+    {
+        if (!State.Exists || State.Clients.ContainsKey(add.ClientId)) return;
+        if (State.Deleted || State.Inactive)
+        {
+            // Too late: the player must not wait for a runtime that is gone.
+            Deliver(ClientEntity.Address(add.ClientId), new ClientCommands.Disconnect(DisconnectionReason.INTERNAL_FAILURE, RuntimeId));
+            return;
+        }
+        var profile = await Context.Runtime.AskAsync<PlayerProfile>(PlayerEntity.Address(add.UserId, State.StageId), new PlayerCommands.GetProfile(),
+            TimeSpan.FromSeconds(5), CancellationToken.None);
+        var now = DateTimeOffset.UtcNow;
+        var command = add.GroupName is { } group
+            ? Command(State.LastCommandId, now, new AddMatchClientBody(add.UserId, add.ClientId, group, profile.Profile))
+            : Command(State.LastCommandId, now, new AddClientBody(add.UserId, add.ClientId, profile.Profile));
+        await PersistAsync([new RuntimeEvents.ClientAdded(add.ClientId, add.UserId, add.GroupName), new RuntimeEvents.CommandsAdded([command])]);
+    }
+
+    private async Task RemoveClientAsync(long clientId)
+    {
+        if (!State.Clients.ContainsKey(clientId)) return;
+        var events = new List<object> { new RuntimeEvents.ClientRemoved(clientId) };
+        events.Add(new RuntimeEvents.CommandsAdded([Command(State.LastCommandId, DateTimeOffset.UtcNow, new DeleteClientBody(clientId))]));
+        if (State.Qualifier == RuntimeQualifier.LOBBY && State.LobbyId is { } lobbyId)
+            Deliver(DeploymentEntity.Address(State.DeploymentId), new DeploymentCommands.LobbyClientRemoved(lobbyId, clientId));
+        await PersistAsync(events);
+    }
+
+    private async Task DeleteRuntimeAsync(DisconnectionReason? reason)
+    {
+        if (!State.Exists || State.Deleted) return;
+        if (reason is { } r)
+            foreach (var clientId in State.Clients.Keys)
+                Deliver(ClientEntity.Address(clientId), new ClientCommands.Disconnect(r, RuntimeId));
+        await PersistAsync(new RuntimeEvents.Deleted(DateTimeOffset.UtcNow));
+        await Context.CancelReminderAsync(InactivityReminder);
+        Context.Logger.LogInformation("runtime {Runtime} deleted; stopping it", Context.Id);
+        StopProcess();
+    }
+
+    private async Task DetectInactiveAsync(string reason)
+    {
+        Context.Logger.LogWarning("runtime {Runtime} ({Qualifier}) is inactive: {Reason}", Context.Id, State.Qualifier, reason);
+        if (State.LobbyId is { } lobbyId)
+            Deliver(DeploymentEntity.Address(State.DeploymentId), new DeploymentCommands.LobbyRuntimeFailed(lobbyId, RuntimeId));
+        await PersistAsync(new RuntimeEvents.InactivityDetected(reason, DateTimeOffset.UtcNow));
+        StopProcess();
+    }
+
+    private void StopProcess() =>
+        Context.PipeToSelf(StopAsync(), _ => new LaunchResult(null), ex => new LaunchResult("stop failed: " + ex.Message));
+
+    private async Task<bool> StopAsync() => await launcher.StopAsync(RuntimeId, CancellationToken.None).ConfigureAwait(false);
+
+    private RuntimeCommand Command<TBody>(long last, DateTimeOffset now, TBody body) where TBody : IRuntimeCommandBody
+    {
+        var id = LocalIds.Next(Math.Max(last, State.LastCommandId), now);
+        return RuntimeCommand.Create(id, $"{Context.Id}/{id}", RuntimeId, now, body);
+    }
+
+    private sealed record LaunchResult(string? Error);
+
+    private sealed class CommandFailedException(string message) : Exception(message);
+
+    public static void Register(EntityRegistryBuilder r) => r.Entity<RuntimeEntity>(TypeName,
+            sp => new RuntimeEntity(GameServices.Options(sp), GameServices.Launcher(sp)))
+        .SnapshotEvery(200)
+        .PassivateAfter(TimeSpan.FromMinutes(2))
+        .Event<RuntimeEvents.Created>("runtime.created")
+        .Event<RuntimeEvents.CommandsAdded>("runtime.commands-added")
+        .Event<RuntimeEvents.CommandsConsumed>("runtime.commands-consumed")
+        .Event<RuntimeEvents.ClientAdded>("runtime.client-added")
+        .Event<RuntimeEvents.ClientRemoved>("runtime.client-removed")
+        .Event<RuntimeEvents.PasswordSet>("runtime.password-set")
+        .Event<RuntimeEvents.InactivityDetected>("runtime.inactivity-detected")
+        .Event<RuntimeEvents.Deleted>("runtime.deleted")
+        .Message<RuntimeCommands.Create>("runtime.create")
+        .Message<RuntimeCommands.AddClient>("runtime.add-client")
+        .Message<RuntimeCommands.RemoveClient>("runtime.remove-client")
+        .Message<RuntimeCommands.Delete>("runtime.delete")
+        .Message<RuntimeCommands.HandleMessages>("runtime.handle-messages")
+        .Message<RuntimeCommands.Interchange>("runtime.interchange")
+        .Message<RuntimeCommands.Authenticate>("runtime.authenticate")
+        .Message<RuntimeCommands.ShouldRun>("runtime.should-run")
+        .Message<RuntimeCommands.ProcessExited>("runtime.process-exited")
+        .Message<RuntimeCommands.GetDetails>("runtime.get-details")
+        .Message<RuntimeAck>("runtime.ack")
+        .Message<RuntimeRejected>("runtime.rejected")
+        .Message<RuntimeInterchangeReply>("runtime.interchange-reply")
+        .Message<RuntimeAuthenticated>("runtime.authenticated")
+        .Message<RuntimeShouldRun>("runtime.should-run-reply")
+        .Message<RuntimeDetails>("runtime.details");
+}
