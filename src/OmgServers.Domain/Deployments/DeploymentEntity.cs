@@ -45,7 +45,7 @@ public static class DeploymentCommands
 public sealed record DeploymentImage(ImageQualifier Qualifier, string ImageId);
 
 public sealed record DeploymentView(
-    long DeploymentId, bool Started, bool Deleted, int Queued, IReadOnlyList<DeploymentView.Lobby> Lobbies)
+    long DeploymentId, bool Started, DateTimeOffset StartedAt, long MatchmakerId, bool Deleted, int Queued, IReadOnlyList<DeploymentView.Lobby> Lobbies)
 {
     public sealed record Lobby(long LobbyId, long RuntimeId, DateTimeOffset Created, int Clients);
 }
@@ -68,16 +68,16 @@ public sealed record LobbyRecord(long RuntimeId, DateTimeOffset Created, Immutab
 
 public sealed record DeploymentState(
     bool Started, long TenantId, long ProjectId, long StageId, long VersionId, JsonElement VersionConfig, ImmutableArray<DeploymentImage> Images,
-    long MatchmakerId, bool Deleted, ImmutableList<QueuedClient> Queue, ImmutableSortedDictionary<long, LobbyRecord> Lobbies)
+    long MatchmakerId, bool Deleted, ImmutableList<QueuedClient> Queue, ImmutableSortedDictionary<long, LobbyRecord> Lobbies, DateTimeOffset StartedAt)
 {
-    public static readonly DeploymentState Empty = new(false, 0, 0, 0, 0, default, [], 0, false, [], ImmutableSortedDictionary<long, LobbyRecord>.Empty);
+    public static readonly DeploymentState Empty = new(false, 0, 0, 0, 0, default, [], 0, false, [], ImmutableSortedDictionary<long, LobbyRecord>.Empty, default);
 
     public DeploymentState Apply(object @event) => @event switch
     {
         DeploymentEvents.Started s => this with
         {
             Started = true, TenantId = s.TenantId, ProjectId = s.ProjectId, StageId = s.StageId, VersionId = s.VersionId,
-            VersionConfig = s.VersionConfig, Images = [.. s.Images], MatchmakerId = s.MatchmakerId,
+            VersionConfig = s.VersionConfig, Images = [.. s.Images], MatchmakerId = s.MatchmakerId, StartedAt = s.At,
         },
         DeploymentEvents.ClientQueued q => this with { Queue = Queue.Add(new QueuedClient(q.ClientId, q.UserId)) },
         DeploymentEvents.LobbyCreated l => this with { Lobbies = Lobbies.SetItem(l.LobbyId, new LobbyRecord(l.RuntimeId, l.At, [])) },
@@ -204,7 +204,7 @@ public sealed class DeploymentEntity(GameOptions options, SnowflakeIds ids) : Pe
                 return null;
 
             case DeploymentCommands.GetView:
-                return new DeploymentView(DeploymentId, State.Started, State.Deleted, State.Queue.Count,
+                return new DeploymentView(DeploymentId, State.Started, State.StartedAt, State.MatchmakerId, State.Deleted, State.Queue.Count,
                     State.Lobbies.Select(l => new DeploymentView.Lobby(l.Key, l.Value.RuntimeId, l.Value.Created, l.Value.Clients.Count)).ToList());
 
             default:

@@ -152,8 +152,16 @@ public static class DeveloperApi
         {
             var tenants = Tenants(http);
             var tenantId = await tenants.ResolveTenantAsync(r.Tenant!, http.RequestAborted);
-            return new GetDeploymentDetailsResponse(await tenants.AskAsync<DeploymentDetails>(tenantId,
-                new Q.GetDeploymentDetails(r.DeploymentId!.Value, caller!.UserId), http.RequestAborted));
+            var details = await tenants.AskAsync<DeploymentDetails>(tenantId, new Q.GetDeploymentDetails(r.DeploymentId!.Value, caller!.UserId), http.RequestAborted);
+            // The lobbies and the matchmaker live in the deployment entity: its view gives the refs (ref id = target id).
+            var view = await http.RequestServices.GetRequiredService<ActorRuntime>().AskAsync<DeploymentView>(
+                DeploymentEntity.Address(r.DeploymentId.Value), new DeploymentCommands.GetView(), ct: http.RequestAborted);
+            if (!view.Started) return new GetDeploymentDetailsResponse(details);
+            return new GetDeploymentDetailsResponse(details with
+            {
+                LobbyRefs = view.Lobbies.Select(l => new LobbyRefDto(l.LobbyId, l.Created, l.LobbyId)).ToList(),
+                MatchmakerRefs = view.MatchmakerId == 0 ? [] : [new MatchmakerRefDto(view.MatchmakerId, view.Started ? view.StartedAt : details.Deployment.Created, view.MatchmakerId)],
+            });
         });
 
         developer.MapOmgPost<DeleteByIdRequest, DeletedResponse>("/delete-deployment", Role, async (r, caller, http) =>

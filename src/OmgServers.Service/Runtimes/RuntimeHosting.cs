@@ -74,12 +74,15 @@ public sealed class RuntimeHosting(OmgServersSettings settings, ActorRuntime run
         try { await _loops.WaitAsync(cancellationToken); } catch (OperationCanceledException) { }
     }
 
+    // Registered under two service types, so the container may dispose it twice.
     public async ValueTask DisposeAsync()
     {
-        _stop.Cancel();
+        if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
+        await _stop.CancelAsync();
         if (_supervisor is not null) await _supervisor.DisposeAsync();
-        _stop.Dispose();
     }
+
+    private int _disposed;
 
     async Task IRuntimeLauncher.StartAsync(RuntimeStart start, CancellationToken ct)
     {

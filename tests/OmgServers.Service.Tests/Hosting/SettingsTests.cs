@@ -130,14 +130,15 @@ public sealed class SettingsTests
         var environment = variables.ToDictionary(v => v, _ => "{not valid}");
         environment.Remove("OMGSERVERS_BOOTSTRAP_DEFAULT_POOL_DOCKER_HOSTS");
         environment.Remove("OMGSERVERS_INITIALIZATION_SERVER_INDEX_SERVERS");
+        environment.Remove("OMGSERVERS_RUNTIMES_PROCESS_IMAGES");
         var load = () => OmgServersSettingsLoader.Load(configFile: null, environment);
         var errors = load.Should().Throw<SettingsException>().Which.Errors;
 
         var stringKeys = new[] { "application-name", "host", "data-dir", "jwt-issuer", "service-user-alias", "service-user-password",
-            "username", "password", "node-id", "docker-network", "alias", "url", "cluster-bind-address", "node-address", "cluster-secret", "public-key", "private-key", "x5c" };
+            "username", "password", "node-id", "docker-network", "alias", "url", "cluster-bind-address", "node-address", "cluster-secret", "public-key", "private-key", "x5c", "state-dir" };
         var typedKeys = leaves
             .Select(l => string.Join('.', l.Path))
-            .Where(p => !stringKeys.Contains(p.Split('.')[^1]) && !p.EndsWith("docker-hosts") && !p.EndsWith("servers"))
+            .Where(p => !stringKeys.Contains(p.Split('.')[^1]) && !p.EndsWith("docker-hosts") && !p.EndsWith("servers") && !p.EndsWith("images"))
             .ToList();
         foreach (var key in typedKeys)
         {
@@ -281,6 +282,33 @@ public sealed class SettingsTests
             ["OMGSERVERS_INITIALIZATION_SERVER_INDEX_SERVERS"] = "http://a:8080, http://b:8080",
         });
         joined.Settings.Initialization.ServerIndexServers.Should().HaveCount(2);
+    }
+
+    [Fact]
+    public void Process_images_come_from_indexed_variables_with_comma_separated_arguments()
+    {
+        var loaded = OmgServersSettingsLoader.Load(configFile: null, new Dictionary<string, string>
+        {
+            ["OMGSERVERS_RUNTIMES_PROCESS_IMAGES_0__NAME"] = "sample-lobby",
+            ["OMGSERVERS_RUNTIMES_PROCESS_IMAGES_0__COMMAND"] = "dotnet",
+            ["OMGSERVERS_RUNTIMES_PROCESS_IMAGES_0__ARGUMENTS"] = "game.dll, --verbose",
+            ["OMGSERVERS_RUNTIMES_PROCESS_IMAGES_1__NAME"] = "lua",
+            ["OMGSERVERS_RUNTIMES_PROCESS_IMAGES_1__COMMAND"] = "lua5.4",
+            ["OMGSERVERS_RUNTIMES_PROCESS_IMAGES_1__WORKING_DIR"] = "/srv/game",
+        });
+        loaded.Settings.Runtimes.Process.Images.Should().HaveCount(2);
+        loaded.Settings.Runtimes.Process.Images[0].Should().BeEquivalentTo(new ProcessImageSettings("sample-lobby", "dotnet", ["game.dll", "--verbose"], ""));
+        loaded.Settings.Runtimes.Process.Images[1].Should().BeEquivalentTo(new ProcessImageSettings("lua", "lua5.4", [], "/srv/game"));
+        loaded.UnusedVariables.Should().BeEmpty();
+
+        var twice = () => OmgServersSettingsLoader.Load(configFile: null, new Dictionary<string, string>
+        {
+            ["OMGSERVERS_RUNTIMES_PROCESS_IMAGES_0__NAME"] = "same", ["OMGSERVERS_RUNTIMES_PROCESS_IMAGES_0__COMMAND"] = "a",
+            ["OMGSERVERS_RUNTIMES_PROCESS_IMAGES_1__NAME"] = "same", ["OMGSERVERS_RUNTIMES_PROCESS_IMAGES_1__COMMAND"] = "b",
+            ["OMGSERVERS_RUNTIMES_PROCESS_IMAGES_2__NAME"] = "bad name", ["OMGSERVERS_RUNTIMES_PROCESS_IMAGES_2__COMMAND"] = "c",
+        });
+        twice.Should().Throw<SettingsException>().Which.Errors.Should().Contain(e => e.Contains("\"same\" is used twice"))
+            .And.Contain(e => e.Contains("\"bad name\" may only hold"));
     }
 
     [Fact]
