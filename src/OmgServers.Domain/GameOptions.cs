@@ -21,10 +21,16 @@ public sealed class GameOptions
     /// <summary>Commands a runtime may leave unacknowledged before players' messages to it are refused.</summary>
     public int MaxUnconsumedCommands { get; init; } = 10_000;
 
-    /// <summary>Unacknowledged messages a client may have; beyond it the oldest server messages are dropped.</summary>
+    /// <summary>Unacknowledged messages a client may have; beyond it new SERVER_OUTGOING_MESSAGEs are dropped (the player is not reading).</summary>
     public int MaxUnconsumedMessages { get; init; } = 1000;
 
     public static readonly GameOptions Default = new();
+
+    /// <summary>Clients and runtimes stay in memory this long after their last message: longer than any inactivity interval.</summary>
+    public static readonly TimeSpan MinPassivation = TimeSpan.FromMinutes(10);
+
+    /// <summary>The longest inactivity interval the entities support (half of <see cref="MinPassivation"/>).</summary>
+    public static readonly TimeSpan MaxInactiveInterval = TimeSpan.FromMinutes(5);
 }
 
 /// <summary>Where runtimes are started and stopped (the host's supervisor); the entities never wait on it in their mailbox.</summary>

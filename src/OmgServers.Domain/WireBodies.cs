@@ -25,6 +25,10 @@ public static class WireBodies
         return JsonSerializer.SerializeToElement(config);
     }
 
+    /// <summary>The body of <c>INIT_RUNTIME</c>: the RuntimeConfig as the deployment built it (the version config untouched).</summary>
+    public static JsonElement InitRuntime(JsonElement runtimeConfig) =>
+        JsonSerializer.SerializeToElement(new JsonObject { ["runtime_config"] = JsonNode.Parse(runtimeConfig.GetRawText()) });
+
     public static JsonElement RuntimeAssignment(long runtimeId, RuntimeQualifier qualifier, JsonElement runtimeConfig) =>
         JsonSerializer.SerializeToElement(new JsonObject
         {

@@ -19,6 +19,7 @@ public abstract class PersistentEntity<TState> : Entity where TState : class
 {
     private const string OutboxReminder = "omg.actors.outbox";
     private const string RedeliverTimer = "omg.actors.redeliver";
+    private const string ConfirmationsTimer = "omg.actors.confirmations";
 
     private EntityCell _cell = null!;
     private string _persistenceId = null!;
@@ -34,8 +35,13 @@ public abstract class PersistentEntity<TState> : Entity where TState : class
     private SortedDictionary<long, OutboxEnqueued> _outbox => _outboxOrNull ??= new();
     private Dictionary<string, long> _sentAtMs => _sentAtMsOrNull ??= new(StringComparer.Ordinal);
     private int OutboxCount => _outboxOrNull?.Count ?? 0;
+    private static readonly TimeSpan ConfirmationsDelay = TimeSpan.FromMilliseconds(50);
     private long _nextDeliverySeq = 1;
     private List<object>? _pendingInternal;
+    // Confirmations already applied in memory, written with the next persist (or by a short timer): a confirmation
+    // lost in a crash only makes the message go out again, and receivers drop duplicates.
+    private List<long>? _unwrittenConfirmations;
+    private bool _deferred;
     private (string Sender, long Seq)? _currentDelivery;
     private bool _outboxReminderArmed;
     private bool _stopped;
@@ -59,6 +65,8 @@ public abstract class PersistentEntity<TState> : Entity where TState : class
         var all = new List<object>(events.Count + 2);
         if (_currentDelivery is { } delivery) all.Add(new InboxMarked(delivery.Sender, delivery.Seq));
         if (_pendingInternal is { Count: > 0 }) all.AddRange(_pendingInternal);
+        var confirmations = _unwrittenConfirmations is { Count: > 0 } ? _unwrittenConfirmations.Count : 0;
+        for (var i = 0; i < confirmations; i++) all.Add(new OutboxConfirmed(_unwrittenConfirmations![i]));
         all.AddRange(events);
         if (all.Count == 0) return;
 
@@ -81,6 +89,7 @@ public abstract class PersistentEntity<TState> : Entity where TState : class
         }
         _currentDelivery = null;
         _pendingInternal?.Clear();
+        _unwrittenConfirmations?.RemoveRange(0, confirmations);
         MaybeSnapshot();
 
         if (OutboxCount > 0)
@@ -101,6 +110,21 @@ public abstract class PersistentEntity<TState> : Entity where TState : class
         (_pendingInternal ??= new()).Add(new OutboxEnqueued(_nextDeliverySeq++, target.Type, target.Id, manifest, element));
     }
 
+    /// <summary>
+    /// Called while handling a reliably delivered message: the message is not taken now (for example the entity is not
+    /// ready for it yet). Nothing the handler persisted counts as its receipt, no confirmation is sent, and the sender
+    /// delivers it again after its redelivery interval. The handler must not have changed state because of it.
+    /// </summary>
+    protected void DeferDelivery() => _deferred = true;
+
+    /// <summary>
+    /// Whether a reliably delivered message is recorded in the receiver's inbox (one entry per sender, kept for good) to
+    /// drop its duplicates. Return false for messages whose handling is idempotent by the entity's own state and that
+    /// come from many short-lived senders: a redelivery only ever repeats a sender's latest message (one is in flight
+    /// per receiver), so such a handler sees at most that message again.
+    /// </summary>
+    protected virtual bool RecordsDelivery(object message) => true;
+
     /// <summary>Number of deliveries not yet confirmed.</summary>
     protected int UnconfirmedDeliveries => OutboxCount;
 
@@ -114,11 +138,12 @@ public abstract class PersistentEntity<TState> : Entity where TState : class
         _inboxOrNull?.Clear();
         _outboxOrNull?.Clear();
         _pendingInternal?.Clear();
+        _unwrittenConfirmations?.Clear();
         _currentDelivery = null;
         Context.Passivate();
     }
 
-    internal override bool CanPassivate => OutboxCount == 0;
+    internal override bool CanPassivate => OutboxCount == 0 && (_unwrittenConfirmations?.Count ?? 0) == 0;
 
     internal override async Task RecoverAsync(EntityCell cell, CancellationToken ct)
     {
@@ -174,10 +199,27 @@ public abstract class PersistentEntity<TState> : Entity where TState : class
             case ReliableDelivery delivery:
                 if (_inboxOrNull is not null && _inboxOrNull.TryGetValue(delivery.SenderKey, out var highest) && delivery.Seq <= highest)
                     return new DeliveryConfirmed(delivery.Seq);
-                _currentDelivery = (delivery.SenderKey, delivery.Seq);
-                await HandleAsync(delivery.Message).ConfigureAwait(false);
-                await FlushPendingAsync().ConfigureAwait(false);
+                _currentDelivery = RecordsDelivery(delivery.Message) ? (delivery.SenderKey, delivery.Seq) : null;
+                _deferred = false;
+                try
+                {
+                    await HandleAsync(delivery.Message).ConfigureAwait(false);
+                    if (_deferred) _currentDelivery = null;
+                    await FlushPendingAsync().ConfigureAwait(false);
+                }
+                finally
+                {
+                    _currentDelivery = null;
+                }
+                if (_deferred)
+                {
+                    _deferred = false;
+                    return null;
+                }
                 return new DeliveryConfirmed(delivery.Seq);
+            case FlushConfirmations:
+                if (_unwrittenConfirmations is { Count: > 0 }) await PersistAsync([]).ConfigureAwait(false);
+                return null;
             default:
                 var result = await HandleAsync(envelope.Message).ConfigureAwait(false);
                 await FlushPendingAsync().ConfigureAwait(false);
@@ -244,15 +286,20 @@ public abstract class PersistentEntity<TState> : Entity where TState : class
         }
     }
 
-    private async Task OnDeliveryOutcomeAsync(DeliveryOutcome outcome)
+    private Task OnDeliveryOutcomeAsync(DeliveryOutcome outcome)
     {
         _sentAtMs.Remove(outcome.TargetKey);
-        if (outcome.Confirmed && _outbox.ContainsKey(outcome.Seq))
-            await PersistAsync([new OutboxConfirmed(outcome.Seq)]).ConfigureAwait(false);
+        if (outcome.Confirmed && _outbox.Remove(outcome.Seq))
+        {
+            (_unwrittenConfirmations ??= new()).Add(outcome.Seq);
+            if (!Context.Timers.IsActive(ConfirmationsTimer))
+                Context.Timers.StartSingle(ConfirmationsTimer, FlushConfirmations.Instance, ConfirmationsDelay);
+        }
         if (OutboxCount == 0)
             Context.Timers.Cancel(RedeliverTimer);
         else if (outcome.Confirmed)
             SendPending();
+        return Task.CompletedTask;
     }
 
     private void MaybeSnapshot()
@@ -295,6 +342,11 @@ internal sealed record OutboxEnqueued(long Seq, string TargetType, string Target
 internal sealed record OutboxConfirmed(long Seq);
 
 internal sealed record DeliveryOutcome(long Seq, string TargetKey, bool Confirmed);
+
+internal sealed class FlushConfirmations
+{
+    public static readonly FlushConfirmations Instance = new();
+}
 
 internal sealed class RedeliverTick
 {

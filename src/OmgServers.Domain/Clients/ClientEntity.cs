@@ -14,7 +14,8 @@ namespace OmgServers.Domain.Clients;
 /// A player's client (contract 2.1, 4.1, 5.3, 5.7): who owns it, which deployment it plays, its current runtime, and its
 /// incoming message log. The log keeps every message not yet acknowledged; an interchange acknowledges ids and gets
 /// the rest back in id order (at-least-once delivery). Outgoing messages sent before the client has a runtime are
-/// kept, up to <see cref="MaxPendingOutgoing"/>, and forwarded when it gets one (upstream drops them, defect 12.11).
+/// kept, up to <see cref="MaxPendingOutgoing"/> (the rest are dropped), and forwarded when it gets one (upstream drops
+/// them all, defect 12.11).
 /// </summary>
 public static class ClientCommands
 {
@@ -26,8 +27,10 @@ public static class ClientCommands
     /// <summary>From the deployment: the client's matchmaker (<c>MATCHMAKER_ASSIGNMENT_MESSAGE</c>).</summary>
     public sealed record AssignMatchmaker(long MatchmakerId);
 
-    /// <summary>From the deployment or a matchmaker: the client now plays on this runtime (<c>RUNTIME_ASSIGNMENT_MESSAGE</c>).</summary>
-    public sealed record Assign(long RuntimeId, RuntimeQualifier Qualifier, JsonElement RuntimeConfig);
+    /// <summary>From the deployment or a matchmaker: the client now plays on this runtime (<c>RUNTIME_ASSIGNMENT_MESSAGE</c>). The client
+    /// itself tells the runtimes (<c>ADD_CLIENT</c> to the new one with <paramref name="GroupName"/> for a match, <c>DELETE_CLIENT</c> to the
+    /// old one), so that a runtime hears of a client in the order the client lived it.</summary>
+    public sealed record Assign(long RuntimeId, RuntimeQualifier Qualifier, JsonElement RuntimeConfig, string? GroupName = null);
 
     /// <summary>From a runtime: a message for the player (<c>SERVER_OUTGOING_MESSAGE</c>, <c>CONNECTION_UPGRADE_MESSAGE</c>).</summary>
     public sealed record AddMessage(long FromRuntimeId, MessageQualifier Qualifier, JsonElement Body);
@@ -110,13 +113,14 @@ public sealed class ClientEntity(GameOptions options) : PersistentEntity<ClientS
         {
             case ClientCommands.Create create:
                 if (State.Exists) return new ClientRejected(Qualifier.IDEMPOTENCY_VIOLATED, 409);
+                // The reminder first: if the write below fails, it fires for a client that does not exist and does nothing.
+                _lastActivity = DateTimeOffset.UtcNow;
+                await Context.SetReminderAsync(InactivityReminder, _lastActivity + options.ClientInactiveInterval);
                 Deliver(DeploymentEntity.Address(create.DeploymentId), new DeploymentCommands.Enqueue(ClientId, create.UserId, create.StageId));
                 await PersistAsync([
                     new ClientEvents.Created(create.UserId, create.TenantId, create.StageId, create.DeploymentId, create.Created),
                     new ClientEvents.MessageAdded(create.WelcomeMessageId, MessageQualifier.SERVER_WELCOME_MESSAGE, create.WelcomeBody, create.Created),
                 ]);
-                _lastActivity = DateTimeOffset.UtcNow;
-                await Context.SetReminderAsync(InactivityReminder, _lastActivity + options.ClientInactiveInterval);
                 return new InterchangeReply([]);
 
             case ClientCommands.Interchange interchange:
@@ -132,9 +136,9 @@ public sealed class ClientEntity(GameOptions options) : PersistentEntity<ClientS
                 return null;
 
             case ClientCommands.AddMessage add:
-                // The runtime checked that the client is assigned to it (contract 4.2). The client may not have its
-                // RUNTIME_ASSIGNMENT yet (the deployment tells both in parallel), so the client does not check again.
-                if (!State.Exists) return null;
+                // The runtime checked that the client is assigned to it (contract 4.2); a runtime the client has left
+                // (it hears of that a little later) is not heard any more.
+                if (!State.Exists || State.RuntimeId != add.FromRuntimeId) return null;
                 if (add.Qualifier == MessageQualifier.SERVER_OUTGOING_MESSAGE && State.Unconsumed.Count >= options.MaxUnconsumedMessages)
                 {
                     Context.Logger.LogWarning("client {Client}: {Count} unacknowledged messages, a message from runtime {Runtime} is dropped",
@@ -183,9 +187,14 @@ public sealed class ClientEntity(GameOptions options) : PersistentEntity<ClientS
         if (!State.Deleted && interchange.Outgoing.Count > 0)
         {
             if (State.RuntimeId is { } runtimeId) forwardTo = runtimeId;
-            else if (State.PendingOutgoing.Count + interchange.Outgoing.Count > MaxPendingOutgoing)
-                return new ClientRejected(Qualifier.SERVICE_UNAVAILABLE, 503);
-            else events.Add(new ClientEvents.OutgoingKept(interchange.Outgoing.ToArray()));
+            else
+            {
+                // Kept until a runtime is assigned, up to a limit; beyond it dropped, as upstream drops them all (4.1).
+                var room = Math.Max(0, MaxPendingOutgoing - State.PendingOutgoing.Count);
+                if (room < interchange.Outgoing.Count)
+                    Context.Logger.LogWarning("client {Client}: {Dropped} outgoing messages dropped, {Max} already wait for a runtime", Context.Id, interchange.Outgoing.Count - room, MaxPendingOutgoing);
+                if (room > 0) events.Add(new ClientEvents.OutgoingKept(interchange.Outgoing.Take(room).ToArray()));
+            }
         }
         if (events.Count > 0) await PersistAsync(events);
         return new InterchangeReply(State.Unconsumed.Values.ToList(), forwardTo);
@@ -203,6 +212,7 @@ public sealed class ClientEntity(GameOptions options) : PersistentEntity<ClientS
         if (State.RuntimeId == assign.RuntimeId) return;
         if (State.RuntimeId is { } previous)
             Deliver(RuntimeEntity.Address(previous), new RuntimeCommands.RemoveClient(ClientId));
+        Deliver(RuntimeEntity.Address(assign.RuntimeId), new RuntimeCommands.AddClient(ClientId, State.UserId, assign.GroupName));
         var events = new List<object>
         {
             new ClientEvents.RuntimeAssigned(assign.RuntimeId, assign.Qualifier),
@@ -219,6 +229,8 @@ public sealed class ClientEntity(GameOptions options) : PersistentEntity<ClientS
     private async Task DisconnectAsync(DisconnectionReason? reason, long? fromRuntimeId)
     {
         if (!State.Exists || State.Deleted) return;
+        // A runtime the client has already left cannot delete it.
+        if (fromRuntimeId is { } from && State.RuntimeId != from) return;
         var events = new List<object>(2);
         if (reason is { } r)
             events.Add(Message(MessageQualifier.DISCONNECTION_REASON_MESSAGE, WireBodies.Of(new DisconnectionReasonMessageBody(r))));
@@ -237,6 +249,9 @@ public sealed class ClientEntity(GameOptions options) : PersistentEntity<ClientS
     }
 
     public static void Register(EntityRegistryBuilder r) => r.Entity<ClientEntity>(TypeName, sp => new ClientEntity(GameServices.Options(sp)))
+        // Longer than any inactivity interval (GameOptions.MaxInactiveInterval): the inactivity reminder must find the
+        // entity with its in-memory activity, or it would give a silent client one more interval at every wake-up.
+        .PassivateAfter(GameOptions.MinPassivation)
         .SnapshotEvery(50)
         .Event<ClientEvents.Created>("client.created")
         .Event<ClientEvents.MessageAdded>("client.message-added")

@@ -57,6 +57,7 @@ public static class DeploymentEvents
     public sealed record ClientQueued(long ClientId, long UserId);
     public sealed record LobbyCreated(long LobbyId, long RuntimeId, DateTimeOffset At);
     public sealed record ClientAssigned(long ClientId, long LobbyId);
+    public sealed record ClientDequeued(long ClientId);
     public sealed record ClientLeftLobby(long LobbyId, long ClientId);
     public sealed record LobbyDeleted(long LobbyId);
     public sealed record Deleted(DateTimeOffset At);
@@ -70,7 +71,7 @@ public sealed record DeploymentState(
     bool Started, long TenantId, long ProjectId, long StageId, long VersionId, JsonElement VersionConfig, ImmutableArray<DeploymentImage> Images,
     long MatchmakerId, bool Deleted, ImmutableList<QueuedClient> Queue, ImmutableSortedDictionary<long, LobbyRecord> Lobbies, DateTimeOffset StartedAt)
 {
-    public static readonly DeploymentState Empty = new(false, 0, 0, 0, 0, default, [], 0, false, [], ImmutableSortedDictionary<long, LobbyRecord>.Empty, default);
+    public static readonly DeploymentState Empty = new(false, 0, 0, 0, 0, Payload.Null, [], 0, false, [], ImmutableSortedDictionary<long, LobbyRecord>.Empty, default);
 
     public DeploymentState Apply(object @event) => @event switch
     {
@@ -86,6 +87,7 @@ public sealed record DeploymentState(
             Queue = Queue.RemoveAll(q => q.ClientId == a.ClientId),
             Lobbies = Lobbies.TryGetValue(a.LobbyId, out var lobby) ? Lobbies.SetItem(a.LobbyId, lobby with { Clients = lobby.Clients.Add(a.ClientId) }) : Lobbies,
         },
+        DeploymentEvents.ClientDequeued d => this with { Queue = Queue.RemoveAll(q => q.ClientId == d.ClientId) },
         DeploymentEvents.ClientLeftLobby l => this with
         {
             Lobbies = Lobbies.TryGetValue(l.LobbyId, out var lobby) ? Lobbies.SetItem(l.LobbyId, lobby with { Clients = lobby.Clients.Remove(l.ClientId) }) : Lobbies,
@@ -130,18 +132,28 @@ public sealed class DeploymentEntity(GameOptions options, SnowflakeIds ids) : Pe
         switch (message)
         {
             case DeploymentCommands.Start start:
+            {
                 if (State.Started || State.Deleted) return null;
-                await PersistAsync(new DeploymentEvents.Started(start.TenantId, start.ProjectId, start.StageId, start.VersionId,
-                    start.VersionConfig, start.Images.ToArray(), start.MatchmakerId, start.At));
-                // Clients that queued before the start get their matchmaker now (their runtime follows in AssignQueued).
+                var started = new DeploymentEvents.Started(start.TenantId, start.ProjectId, start.StageId, start.VersionId,
+                    start.VersionConfig, start.Images.ToArray(), start.MatchmakerId, start.At);
+                // Clients that queued before the start get their matchmaker and a lobby now, in the same write.
                 foreach (var queued in State.Queue)
-                    Deliver(ClientEntity.Address(queued.ClientId), new ClientCommands.AssignMatchmaker(State.MatchmakerId));
-                await AssignQueuedAsync();
+                    Deliver(ClientEntity.Address(queued.ClientId), new ClientCommands.AssignMatchmaker(start.MatchmakerId));
+                var events = new List<object> { started };
+                events.AddRange(AssignQueued(State.Apply(started)));
+                await PersistAsync(events);
+                await ArmCleanupAsync();
                 return null;
+            }
 
             case DeploymentCommands.RequestLobby request:
                 if (!State.Started || State.Deleted || State.Lobbies.ContainsKey(request.LobbyId)) return null;
-                await PersistAsync(CreateLobby(request.LobbyId));
+                if (State.ImageFor(RuntimeQualifier.LOBBY) is null)
+                {
+                    Context.Logger.LogError("deployment {Deployment}: lobby {Lobby} not created: the version has no UNIVERSAL or LOBBY image", Context.Id, request.LobbyId);
+                    return null;
+                }
+                await PersistAsync(CreateLobby(State, request.LobbyId));
                 await ArmCleanupAsync();
                 return null;
 
@@ -154,8 +166,9 @@ public sealed class DeploymentEntity(GameOptions options, SnowflakeIds ids) : Pe
                 if (State.Queue.Any(q => q.ClientId == enqueue.ClientId) || State.Lobbies.Values.Any(l => l.Clients.Contains(enqueue.ClientId))) return null;
                 if (State.Started)
                     Deliver(ClientEntity.Address(enqueue.ClientId), new ClientCommands.AssignMatchmaker(State.MatchmakerId));
-                await PersistAsync(new DeploymentEvents.ClientQueued(enqueue.ClientId, enqueue.UserId));
-                await AssignQueuedAsync();
+                var queuedEvent = new DeploymentEvents.ClientQueued(enqueue.ClientId, enqueue.UserId);
+                await PersistAsync([queuedEvent, .. AssignQueued(State.Apply(queuedEvent))]);
+                await ArmCleanupAsync();
                 return null;
 
             case DeploymentCommands.LobbyClientRemoved removed:
@@ -174,7 +187,6 @@ public sealed class DeploymentEntity(GameOptions options, SnowflakeIds ids) : Pe
                     Context.Logger.LogWarning("deployment {Deployment}: lobby {Lobby} (runtime {Runtime}) failed; its {Count} clients are disconnected",
                         Context.Id, failed.LobbyId, failed.RuntimeId, failedLobby.Clients.Count);
                     await PersistAsync(DeleteLobby(failed.LobbyId, DisconnectionReason.INTERNAL_FAILURE));
-                    await AssignQueuedAsync();
                 }
                 else
                 {
@@ -212,25 +224,34 @@ public sealed class DeploymentEntity(GameOptions options, SnowflakeIds ids) : Pe
         }
     }
 
-    /// <summary>Assigns every queued client to a lobby, creating lobbies as they fill (contract 5.4, with a capacity).</summary>
-    private async Task AssignQueuedAsync()
+    /// <summary>
+    /// The events (and deliveries) that assign every queued client of <paramref name="s"/> to a lobby, creating lobbies as
+    /// they fill (contract 5.4, with a capacity). The client is told; it tells the lobby's runtime itself.
+    /// </summary>
+    private List<object> AssignQueued(DeploymentState s)
     {
-        if (!State.Started || State.Deleted || State.Queue.IsEmpty) return;
-        if (State.ImageFor(RuntimeQualifier.LOBBY) is null)
+        var events = new List<object>();
+        if (!s.Started || s.Deleted || s.Queue.IsEmpty) return events;
+        if (s.ImageFor(RuntimeQualifier.LOBBY) is null)
         {
-            Context.Logger.LogError("deployment {Deployment}: the version has no UNIVERSAL or LOBBY image; {Count} clients wait", Context.Id, State.Queue.Count);
-            return;
+            // Nothing can ever run a lobby of this version: the players must not wait forever.
+            Context.Logger.LogError("deployment {Deployment}: the version has no UNIVERSAL or LOBBY image; {Count} clients are disconnected", Context.Id, s.Queue.Count);
+            foreach (var queued in s.Queue)
+            {
+                Deliver(ClientEntity.Address(queued.ClientId), new ClientCommands.Disconnect(DisconnectionReason.INTERNAL_FAILURE, null));
+                events.Add(new DeploymentEvents.ClientDequeued(queued.ClientId));
+            }
+            return events;
         }
 
-        var counts = State.Lobbies.ToDictionary(l => l.Key, l => l.Value.Clients.Count);
-        var runtimes = State.Lobbies.ToDictionary(l => l.Key, l => l.Value.RuntimeId);
-        var events = new List<object>();
-        foreach (var queued in State.Queue)
+        var counts = s.Lobbies.ToDictionary(l => l.Key, l => l.Value.Clients.Count);
+        var runtimes = s.Lobbies.ToDictionary(l => l.Key, l => l.Value.RuntimeId);
+        foreach (var queued in s.Queue)
         {
             var lobbyId = counts.Where(c => c.Value < options.MaxClientsPerLobby).OrderBy(c => c.Value).ThenBy(c => c.Key).Select(c => (long?)c.Key).FirstOrDefault();
             if (lobbyId is null)
             {
-                var created = CreateLobby(ids.Next());
+                var created = CreateLobby(s, ids.Next());
                 events.AddRange(created);
                 var lobbyCreated = (DeploymentEvents.LobbyCreated)created[0];
                 lobbyId = lobbyCreated.LobbyId;
@@ -239,24 +260,21 @@ public sealed class DeploymentEntity(GameOptions options, SnowflakeIds ids) : Pe
             }
             var id = lobbyId.Value;
             counts[id]++;
-            var runtimeId = runtimes[id];
             events.Add(new DeploymentEvents.ClientAssigned(queued.ClientId, id));
-            Deliver(ClientEntity.Address(queued.ClientId), new ClientCommands.Assign(runtimeId, RuntimeQualifier.LOBBY, LobbyConfig(id)));
-            Deliver(RuntimeEntity.Address(runtimeId), new RuntimeCommands.AddClient(queued.ClientId, queued.UserId, null));
+            Deliver(ClientEntity.Address(queued.ClientId), new ClientCommands.Assign(runtimes[id], RuntimeQualifier.LOBBY, LobbyConfig(s, id)));
         }
-        await PersistAsync(events);
-        await ArmCleanupAsync();
+        return events;
     }
 
     /// <summary>The events (and deliveries) of a new lobby: its LOBBY runtime and its lobby record.</summary>
-    private List<object> CreateLobby(long lobbyId)
+    private List<object> CreateLobby(DeploymentState s, long lobbyId)
     {
-        var image = State.ImageFor(RuntimeQualifier.LOBBY) ?? "";
+        var image = s.ImageFor(RuntimeQualifier.LOBBY) ?? "";
         var runtimeId = ids.Next();
         var now = DateTimeOffset.UtcNow;
-        Deliver(RuntimeEntity.Address(runtimeId), new RuntimeCommands.Create(runtimeId, RuntimeQualifier.LOBBY, State.TenantId, State.ProjectId,
-            State.StageId, State.VersionId, DeploymentId, lobbyId, LobbyConfig(lobbyId), image, ids.Next(), now));
-        Deliver(LobbyEntity.Address(lobbyId), new LobbyCommands.Create(State.TenantId, DeploymentId, runtimeId, now));
+        Deliver(RuntimeEntity.Address(runtimeId), new RuntimeCommands.Create(runtimeId, RuntimeQualifier.LOBBY, s.TenantId, s.ProjectId,
+            s.StageId, s.VersionId, DeploymentId, lobbyId, LobbyConfig(s, lobbyId), image, ids.Next(), now));
+        Deliver(LobbyEntity.Address(lobbyId), new LobbyCommands.Create(s.TenantId, DeploymentId, runtimeId, now));
         Context.Logger.LogInformation("deployment {Deployment}: lobby {Lobby} with runtime {Runtime} ({Image})", Context.Id, lobbyId, runtimeId, image);
         return [new DeploymentEvents.LobbyCreated(lobbyId, runtimeId, now)];
     }
@@ -269,7 +287,10 @@ public sealed class DeploymentEntity(GameOptions options, SnowflakeIds ids) : Pe
         return [new DeploymentEvents.LobbyDeleted(lobbyId)];
     }
 
-    private JsonElement LobbyConfig(long lobbyId) => WireBodies.RuntimeConfig(lobbyId, null, State.VersionConfig);
+    private static JsonElement LobbyConfig(DeploymentState s, long lobbyId) => WireBodies.RuntimeConfig(lobbyId, null, s.VersionConfig);
+
+    // Clients and lobby runtimes are many short-lived senders; these two are idempotent by the deployment's own state.
+    protected override bool RecordsDelivery(object message) => message is not (DeploymentCommands.Enqueue or DeploymentCommands.LobbyClientRemoved);
 
     /// <summary>Removes the empty lobbies that have lived their minimum lifetime; re-arms for the younger ones.</summary>
     private async Task CleanUpLobbiesAsync()
@@ -304,6 +325,7 @@ public sealed class DeploymentEntity(GameOptions options, SnowflakeIds ids) : Pe
         .Event<DeploymentEvents.ClientQueued>("deployment.client-queued")
         .Event<DeploymentEvents.LobbyCreated>("deployment.lobby-created")
         .Event<DeploymentEvents.ClientAssigned>("deployment.client-assigned")
+        .Event<DeploymentEvents.ClientDequeued>("deployment.client-dequeued")
         .Event<DeploymentEvents.ClientLeftLobby>("deployment.client-left-lobby")
         .Event<DeploymentEvents.LobbyDeleted>("deployment.lobby-deleted")
         .Event<DeploymentEvents.Deleted>("deployment.deleted")

@@ -117,22 +117,26 @@ public sealed class RuntimeEntity(GameOptions options, IRuntimeLauncher launcher
     {
         if (State.Exists) return;
         var now = DateTimeOffset.UtcNow;
-        var init = Command(0, now, new InitRuntimeBody(create.RuntimeConfig.Deserialize<RuntimeConfig>(WireJson.Options)!));
+        // The reminder before the write (it finds nothing if the write fails), the password in the same write as the
+        // runtime: after a crash at any point the runtime is either unknown or complete and its inactivity is watched.
+        _lastActivity = now;
+        await Context.SetReminderAsync(InactivityReminder, now + options.RuntimeInactiveInterval);
+        var password = PasswordGenerator.Generate();
+        var initId = LocalIds.Next(0, now);
+        var init = new RuntimeCommand(initId, $"{Context.Id}/{initId}", RuntimeId, now, now, RuntimeCommandQualifier.INIT_RUNTIME,
+            WireBodies.InitRuntime(create.RuntimeConfig), false);
         await PersistAsync([
             new RuntimeEvents.Created(create.RuntimeId, create.Qualifier, create.TenantId, create.ProjectId, create.StageId, create.VersionId,
                 create.DeploymentId, create.LobbyId, create.ImageId, create.UserId, now),
+            new RuntimeEvents.PasswordSet(PasswordHashing.HashGenerated(password)),
             new RuntimeEvents.CommandsAdded([init]),
         ]);
-        _lastActivity = now;
-        await Context.SetReminderAsync(InactivityReminder, now + options.RuntimeInactiveInterval);
-        await LaunchAsync();
+        Launch(password);
     }
 
-    /// <summary>A fresh password for every start: its hash is stored first, so the token call of the new process finds it.</summary>
-    private async Task LaunchAsync()
+    /// <summary>Starts the process off the mailbox; the password was generated for this start and only its hash is stored.</summary>
+    private void Launch(string password)
     {
-        var password = PasswordGenerator.Generate();
-        await PersistAsync(new RuntimeEvents.PasswordSet(PasswordHashing.HashGenerated(password)));
         var labels = new Dictionary<string, string>
         {
             ["com.omgservers.tenant"] = State.TenantId.ToString(CultureInfo.InvariantCulture),
@@ -244,28 +248,54 @@ public sealed class RuntimeEntity(GameOptions options, IRuntimeLauncher launcher
 
     private async Task<object> HandleMessagesAsync(RuntimeCommands.HandleMessages handle)
     {
-        // Not here (deleted, moved, never assigned): dropped, as upstream drops messages of a client without a runtime.
-        if (!State.Exists || State.Deleted || !State.Clients.ContainsKey(handle.ClientId) || handle.Messages.Count == 0) return RuntimeAck.Instance;
+        if (!State.Exists)
+        {
+            // Not created yet (its creation is on its way): a delivery comes back later; a player's call retries.
+            DeferDelivery();
+            return new RuntimeRejected(Qualifier.SERVICE_UNAVAILABLE, 503);
+        }
+        if (State.Deleted || handle.Messages.Count == 0) return RuntimeAck.Instance;
         if (State.Commands.Count + handle.Messages.Count > options.MaxUnconsumedCommands)
         {
             Context.Logger.LogWarning("runtime {Runtime}: {Count} commands unacknowledged; messages of client {Client} refused", Context.Id, State.Commands.Count, handle.ClientId);
+            DeferDelivery();
             return new RuntimeRejected(Qualifier.SERVICE_UNAVAILABLE, 503);
         }
         var now = DateTimeOffset.UtcNow;
-        var commands = new RuntimeCommand[handle.Messages.Count];
-        var last = State.LastCommandId;
+        if (!State.Clients.ContainsKey(handle.ClientId))
+        {
+            // The player's call can overtake the client's ADD_CLIENT (both follow its assignment): keep the messages until
+            // it arrives, a bounded number for a bounded time; a client that never arrives (it moved on) loses them.
+            var early = State.Early.GetValueOrDefault(handle.ClientId);
+            var room = MaxEarlyMessages - (early?.Messages.Count ?? 0);
+            if (room <= 0 || (early is not null && now - early.Since > EarlyMessagesLifetime)) return RuntimeAck.Instance;
+            await PersistAsync(new RuntimeEvents.EarlyMessagesKept(handle.ClientId, handle.Messages.Take(room).ToArray(), now));
+            return RuntimeAck.Instance;
+        }
+        await PersistAsync(new RuntimeEvents.CommandsAdded(HandleMessageCommands(handle.ClientId, handle.Messages, now)));
+        return RuntimeAck.Instance;
+    }
+
+    private RuntimeCommand[] HandleMessageCommands(long clientId, IReadOnlyList<JsonElement> messages, DateTimeOffset now, long after = 0)
+    {
+        var commands = new RuntimeCommand[messages.Count];
+        var last = Math.Max(after, State.LastCommandId);
         for (var i = 0; i < commands.Length; i++)
         {
-            commands[i] = Command(last, now, new HandleMessageBody(handle.ClientId, handle.Messages[i]));
+            commands[i] = Command(last, now, new HandleMessageBody(clientId, messages[i]));
             last = commands[i].Id;
         }
-        await PersistAsync(new RuntimeEvents.CommandsAdded(commands));
-        return RuntimeAck.Instance;
+        return commands;
     }
 
     private async Task AddClientAsync(RuntimeCommands.AddClient add)
     {
-        if (!State.Exists || State.Clients.ContainsKey(add.ClientId)) return;
+        if (!State.Exists)
+        {
+            DeferDelivery(); // the client heard of this runtime before the runtime's creation arrived
+            return;
+        }
+        if (State.Clients.ContainsKey(add.ClientId)) return;
         if (State.Deleted || State.Inactive)
         {
             // Too late: the player must not wait for a runtime that is gone.
@@ -278,18 +308,41 @@ public sealed class RuntimeEntity(GameOptions options, IRuntimeLauncher launcher
         var command = add.GroupName is { } group
             ? Command(State.LastCommandId, now, new AddMatchClientBody(add.UserId, add.ClientId, group, profile.Profile))
             : Command(State.LastCommandId, now, new AddClientBody(add.UserId, add.ClientId, profile.Profile));
-        await PersistAsync([new RuntimeEvents.ClientAdded(add.ClientId, add.UserId, add.GroupName), new RuntimeEvents.CommandsAdded([command])]);
+        var commands = new List<RuntimeCommand> { command };
+        if (State.Early.TryGetValue(add.ClientId, out var early))
+            commands.AddRange(HandleMessageCommands(add.ClientId, early.Messages, now, command.Id));
+        await PersistAsync([new RuntimeEvents.ClientAdded(add.ClientId, add.UserId, add.GroupName), new RuntimeEvents.CommandsAdded([.. commands])]);
     }
 
     private async Task RemoveClientAsync(long clientId)
     {
-        if (!State.Clients.ContainsKey(clientId)) return;
-        var events = new List<object> { new RuntimeEvents.ClientRemoved(clientId) };
-        events.Add(new RuntimeEvents.CommandsAdded([Command(State.LastCommandId, DateTimeOffset.UtcNow, new DeleteClientBody(clientId))]));
+        if (!State.Exists)
+        {
+            DeferDelivery(); // its creation is on its way
+            return;
+        }
+        // A lobby's deployment counts its players: it hears of every departure, also of a client this runtime never saw
+        // (deleted before its ADD_CLIENT went out); it ignores what it does not count.
         if (State.Qualifier == RuntimeQualifier.LOBBY && State.LobbyId is { } lobbyId)
             Deliver(DeploymentEntity.Address(State.DeploymentId), new DeploymentCommands.LobbyClientRemoved(lobbyId, clientId));
-        await PersistAsync(events);
+        var events = new List<object>(2);
+        if (State.Clients.ContainsKey(clientId))
+        {
+            events.Add(new RuntimeEvents.ClientRemoved(clientId));
+            if (!State.Deleted)
+                events.Add(new RuntimeEvents.CommandsAdded([Command(State.LastCommandId, DateTimeOffset.UtcNow, new DeleteClientBody(clientId))]));
+        }
+        if (State.Early.ContainsKey(clientId)) events.Add(new RuntimeEvents.EarlyMessagesDropped(clientId));
+        if (events.Count > 0) await PersistAsync(events);
     }
+
+    // Client → runtime messages come from many short-lived senders (every client that ever joined) and are idempotent by
+    // this state; one in flight per sender means a redelivery only repeats the sender's latest message.
+    protected override bool RecordsDelivery(object message) =>
+        message is not (RuntimeCommands.AddClient or RuntimeCommands.RemoveClient or RuntimeCommands.HandleMessages);
+
+    private const int MaxEarlyMessages = 100;
+    private static readonly TimeSpan EarlyMessagesLifetime = TimeSpan.FromMinutes(1);
 
     private async Task DeleteRuntimeAsync(DisconnectionReason? reason)
     {
@@ -330,12 +383,14 @@ public sealed class RuntimeEntity(GameOptions options, IRuntimeLauncher launcher
     public static void Register(EntityRegistryBuilder r) => r.Entity<RuntimeEntity>(TypeName,
             sp => new RuntimeEntity(GameServices.Options(sp), GameServices.Launcher(sp)))
         .SnapshotEvery(200)
-        .PassivateAfter(TimeSpan.FromMinutes(2))
+        .PassivateAfter(GameOptions.MinPassivation)
         .Event<RuntimeEvents.Created>("runtime.created")
         .Event<RuntimeEvents.CommandsAdded>("runtime.commands-added")
         .Event<RuntimeEvents.CommandsConsumed>("runtime.commands-consumed")
         .Event<RuntimeEvents.ClientAdded>("runtime.client-added")
         .Event<RuntimeEvents.ClientRemoved>("runtime.client-removed")
+        .Event<RuntimeEvents.EarlyMessagesKept>("runtime.early-messages-kept")
+        .Event<RuntimeEvents.EarlyMessagesDropped>("runtime.early-messages-dropped")
         .Event<RuntimeEvents.PasswordSet>("runtime.password-set")
         .Event<RuntimeEvents.InactivityDetected>("runtime.inactivity-detected")
         .Event<RuntimeEvents.Deleted>("runtime.deleted")

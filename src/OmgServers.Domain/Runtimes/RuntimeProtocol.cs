@@ -70,6 +70,9 @@ public static class RuntimeEvents
     public sealed record CommandsConsumed(long[] Ids);
     public sealed record ClientAdded(long ClientId, long UserId, string? GroupName);
     public sealed record ClientRemoved(long ClientId);
+    /// <summary>Messages of a client whose ADD_CLIENT has not arrived yet; they follow it.</summary>
+    public sealed record EarlyMessagesKept(long ClientId, JsonElement[] Messages, DateTimeOffset At);
+    public sealed record EarlyMessagesDropped(long ClientId);
     public sealed record PasswordSet(string Hash);
     public sealed record InactivityDetected(string Reason, DateTimeOffset At);
     public sealed record Deleted(DateTimeOffset At);
@@ -77,13 +80,18 @@ public static class RuntimeEvents
 
 public sealed record AssignedClient(long UserId, string? GroupName);
 
+/// <summary>Messages that reached the runtime before the client's ADD_CLIENT (the player's call and the client's own delivery race).</summary>
+public sealed record EarlyMessages(ImmutableList<JsonElement> Messages, DateTimeOffset Since);
+
 public sealed record RuntimeState(
     bool Exists, long RuntimeId, RuntimeQualifier Qualifier, long TenantId, long ProjectId, long StageId, long VersionId, long DeploymentId,
     long? LobbyId, string ImageId, long UserId, string? PasswordHash, bool Inactive, bool Deleted, DateTimeOffset Created, long LastCommandId,
-    ImmutableSortedDictionary<long, RuntimeCommand> Commands, ImmutableDictionary<long, AssignedClient> Clients)
+    ImmutableSortedDictionary<long, RuntimeCommand> Commands, ImmutableDictionary<long, AssignedClient> Clients,
+    ImmutableDictionary<long, EarlyMessages> Early)
 {
     public static readonly RuntimeState Empty = new(false, 0, RuntimeQualifier.LOBBY, 0, 0, 0, 0, 0, null, "", 0, null, false, false,
-        default, 0, ImmutableSortedDictionary<long, RuntimeCommand>.Empty, ImmutableDictionary<long, AssignedClient>.Empty);
+        default, 0, ImmutableSortedDictionary<long, RuntimeCommand>.Empty, ImmutableDictionary<long, AssignedClient>.Empty,
+        ImmutableDictionary<long, EarlyMessages>.Empty);
 
     public RuntimeState Apply(object @event) => @event switch
     {
@@ -98,11 +106,22 @@ public sealed record RuntimeState(
             LastCommandId = Math.Max(LastCommandId, a.Commands.Length == 0 ? 0 : a.Commands.Max(c => c.Id)),
         },
         RuntimeEvents.CommandsConsumed c => this with { Commands = Commands.RemoveRange(c.Ids) },
-        RuntimeEvents.ClientAdded a => this with { Clients = Clients.SetItem(a.ClientId, new AssignedClient(a.UserId, a.GroupName)) },
+        RuntimeEvents.ClientAdded a => this with { Clients = Clients.SetItem(a.ClientId, new AssignedClient(a.UserId, a.GroupName)), Early = Early.Remove(a.ClientId) },
+        RuntimeEvents.EarlyMessagesKept k => this with
+        {
+            Early = Early.SetItem(k.ClientId, Early.TryGetValue(k.ClientId, out var early)
+                ? early with { Messages = early.Messages.AddRange(k.Messages) }
+                : new EarlyMessages([.. k.Messages], k.At)),
+        },
+        RuntimeEvents.EarlyMessagesDropped d => this with { Early = Early.Remove(d.ClientId) },
         RuntimeEvents.ClientRemoved r => this with { Clients = Clients.Remove(r.ClientId) },
         RuntimeEvents.PasswordSet p => this with { PasswordHash = p.Hash },
         RuntimeEvents.InactivityDetected => this with { Inactive = true },
-        RuntimeEvents.Deleted => this with { Deleted = true, Clients = ImmutableDictionary<long, AssignedClient>.Empty },
+        RuntimeEvents.Deleted => this with
+        {
+            Deleted = true, Clients = ImmutableDictionary<long, AssignedClient>.Empty, Early = ImmutableDictionary<long, EarlyMessages>.Empty,
+            Commands = ImmutableSortedDictionary<long, RuntimeCommand>.Empty,
+        },
         _ => this,
     };
 }

@@ -109,6 +109,11 @@ public sealed record OmgServersSettings(
             MaxUnconsumedCommands: b.Int("omgservers.runtimes.max-unconsumed-commands", 100, 10_000_000),
             Process: ProcessHostSettings.Bind(b));
 
+        // Clients and runtimes stay in memory 10 minutes after their last message; their inactivity check relies on it.
+        foreach (var (key, value) in new[] { ("omgservers.clients.inactive-interval", clients.InactiveInterval), ("omgservers.runtimes.inactive-interval", runtimes.InactiveInterval) })
+            if (value > TimeSpan.FromMinutes(5))
+                b.Fail(key, $"must be at most 5m (is {SettingsBinder.FormatDuration(value)})");
+
         var bootstrap = BootstrapSettings.Bind(b);
 
         var servers = b.StringList("omgservers.initialization.server-index.servers");

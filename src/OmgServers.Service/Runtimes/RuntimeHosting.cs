@@ -141,25 +141,39 @@ public sealed class RuntimeHosting(OmgServersSettings settings, ActorRuntime run
         catch (OperationCanceledException) when (ct.IsCancellationRequested) { }
     }
 
-    /// <summary>Stops every runtime running here that its entity does not want; keeps the ones it cannot ask now.</summary>
-    public async Task ReconcileOnceAsync(RuntimeSupervisor supervisor, CancellationToken ct)
+    /// <summary>
+    /// Stops every runtime running here that its entity does not want (deleted, inactive, unknown). Only those: a runtime
+    /// that starts meanwhile, or whose entity cannot be asked now (a shard moving), keeps running.
+    /// </summary>
+    public async Task<int> ReconcileOnceAsync(RuntimeSupervisor supervisor, CancellationToken ct)
     {
         var running = await supervisor.ListAsync(ct);
-        var keep = new HashSet<long>();
+        var unwanted = new List<long>();
         await Parallel.ForEachAsync(running, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, async (instance, token) =>
         {
             try
             {
                 var reply = await runtime.AskAsync<RuntimeShouldRun>(RuntimeEntity.Address(instance.RuntimeId), new RuntimeCommands.ShouldRun(), TimeSpan.FromSeconds(5), token);
-                if (!reply.Run) return;
+                if (!reply.Run) lock (unwanted) unwanted.Add(instance.RuntimeId);
             }
             catch (Exception e) when (e is not OperationCanceledException || !token.IsCancellationRequested)
             {
                 _log.LogDebug(e, "Reconcile could not ask runtime {Runtime}; it keeps running", instance.RuntimeId);
             }
-            lock (keep) keep.Add(instance.RuntimeId);
         });
-        await supervisor.ReconcileAsync(keep, ct);
+        foreach (var runtimeId in unwanted)
+        {
+            try
+            {
+                if (await supervisor.StopAsync(runtimeId, ct))
+                    _log.LogInformation("Reconcile stopped runtime {Runtime}: no entity wants it (deleted, inactive or unknown)", runtimeId);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                _log.LogWarning(e, "Reconcile could not stop runtime {Runtime}; the next reconcile tries again", runtimeId);
+            }
+        }
+        return unwanted.Count;
     }
 
     private static string LocalHost(string host) => host is "" or "0.0.0.0" or "::" or "[::]" or "*" or "+" ? "127.0.0.1" : host;

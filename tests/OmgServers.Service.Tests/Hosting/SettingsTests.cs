@@ -161,6 +161,9 @@ public sealed class SettingsTests
     [InlineData("OMGSERVERS_BOOTSTRAP_ENABLED", "maybe", "omgservers.bootstrap.enabled = \"maybe\" (*): expected true or false")]
     [InlineData("OMGSERVERS_SERVER_URI", "gateway:8080", "omgservers.server.uri = \"gateway:8080\" (*): expected an absolute http:// or https:// URI")]
     [InlineData("OMGSERVERS_DATABASE_URL", "mysql://db/x", "omgservers.database.url: expected postgresql://host:port/database or an Npgsql connection string*")]
+    [InlineData("OMGSERVERS_CLIENTS_INACTIVE_INTERVAL", "6m", "omgservers.clients.inactive-interval: must be at most 5m (is 360s)")]
+    [InlineData("OMGSERVERS_RUNTIMES_INACTIVE_INTERVAL", "1h", "omgservers.runtimes.inactive-interval: must be at most 5m (is 3600s)")]
+    [InlineData("OMGSERVERS_RUNTIMES_MAX_CLIENTS_PER_LOBBY", "0", "omgservers.runtimes.max-clients-per-lobby = \"0\" (*)*")]
     [InlineData("OMGSERVERS_INITIALIZATION_SERVER_INDEX_SERVERS_0", "nope", "omgservers.initialization.server-index.servers[0]: \"nope\" is not an absolute http(s) URI")]
     public void Bad_values_give_an_error_naming_the_key_and_the_source(string variable, string value, string expected)
     {
