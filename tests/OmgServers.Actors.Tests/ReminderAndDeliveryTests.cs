@@ -98,4 +98,28 @@ public sealed class ReminderAndDeliveryTests(PostgresFixture pg)
         await Eventually.HoldsAsync(async () => (await second.AskAsync<CounterState>(receiver, new GetState())).Values.SequenceEqual([9]),
             TimeSpan.FromSeconds(10), "delivery made after the sender was woken by its reminder");
     }
+
+    [Fact]
+    public async Task A_deferred_delivery_comes_back_until_the_receiver_takes_it_and_an_unrecorded_one_leaves_no_inbox_entry()
+    {
+        await using var f = new RuntimeFactory(pg);
+        var rt = await f.StartAsync(o => o with { RedeliveryInterval = TimeSpan.FromMilliseconds(200) });
+        var gate = new EntityAddress("gate", "g1");
+        await rt.AskAsync<GateState>(new EntityAddress("gate", "sender"), new SendToGate("g1", 1, Recorded: true));
+        await rt.AskAsync<GateState>(new EntityAddress("gate", "sender2"), new SendToGate("g1", 2, Recorded: false));
+
+        // Closed: both are deferred, again and again, and nothing of them is written.
+        await Eventually.HoldsAsync(async () => await rt.AskAsync<int>(gate, new CountDeferrals()) >= 4, TimeSpan.FromSeconds(10), "the deferred deliveries were sent again");
+        (await rt.AskAsync<GateState>(gate, new GetState())).Values.Should().BeEmpty();
+        (await pg.ScalarAsync<long>($"SELECT count(*) FROM {f.Schema}.journal WHERE persistence_id = 'gate-g1'")).Should().Be(0, "a deferral writes no receipt");
+
+        await rt.AskAsync<GateState>(gate, new OpenGate());
+        await Eventually.HoldsAsync(async () => (await rt.AskAsync<GateState>(gate, new GetState())).Values.Order().SequenceEqual([1, 2]),
+            TimeSpan.FromSeconds(10), "both taken once the gate is open");
+        await Eventually.HoldsAsync(async () => await pg.ScalarAsync<long>($"SELECT count(*) FROM {f.Schema}.journal WHERE persistence_id LIKE 'gate-sender%' AND manifest = 'omg.actors.outbox-confirmed'") == 2,
+            TimeSpan.FromSeconds(10), "both senders wrote their confirmation");
+        (await pg.ScalarAsync<long>($"SELECT count(*) FROM {f.Schema}.journal WHERE persistence_id = 'gate-g1' AND manifest = 'omg.actors.inbox-marked'"))
+            .Should().Be(1, "only the recorded delivery left an inbox entry");
+        (await rt.AskAsync<GateState>(gate, new GetState())).Values.Should().HaveCount(2, "no duplicates");
+    }
 }

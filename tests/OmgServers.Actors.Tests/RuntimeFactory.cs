@@ -32,6 +32,11 @@ public sealed class RuntimeFactory(PostgresFixture pg, Probe? probe = null) : IA
             .Message<Add>("test.add");
         if (counterSnapshotEvery is { } every) counter.SnapshotEvery(every);
         if (passivateAfter is { } idle) counter.PassivateAfter(idle);
+        r.Entity("gate", _ => new Gate())
+            .Event<GateOpened>("test.gate-opened")
+            .Event<GateAdded>("test.gate-added")
+            .Message<OpenGate>("test.open-gate")
+            .Message<AddUnrecorded>("test.add-unrecorded");
         var recorder = r.Entity("recorder", _ => new Recorder(probe));
         if (passivateAfter is { } idle2) recorder.PassivateAfter(idle2);
         if (mailbox is { } m) recorder.MailboxCapacity(m);

@@ -79,6 +79,60 @@ public sealed class Counter(Probe? probe = null) : PersistentEntity<CounterState
     }
 }
 
+public sealed record OpenGate;
+public sealed record GateOpened;
+public sealed record GateAdded(int N);
+public sealed record CountDeferrals;
+public sealed record AddUnrecorded(int N);
+public sealed record SendToGate(string To, int N, bool Recorded);
+public sealed record GateState(bool Open, ImmutableList<int> Values);
+
+/// <summary>Takes deliveries only once opened (it defers them before); <see cref="AddUnrecorded"/> skips the inbox.</summary>
+public sealed class Gate : PersistentEntity<GateState>
+{
+    private int _deferrals;
+
+    protected override GateState CreateInitialState() => new(false, []);
+
+    protected override GateState Apply(GateState state, object @event) => @event switch
+    {
+        GateOpened => state with { Open = true },
+        GateAdded a => state with { Values = state.Values.Add(a.N) },
+        _ => state,
+    };
+
+    protected override bool RecordsDelivery(object message) => message is not AddUnrecorded;
+
+    protected override async ValueTask<object?> HandleAsync(object message)
+    {
+        switch (message)
+        {
+            case OpenGate:
+                await PersistAsync(new GateOpened());
+                return State;
+            case Add or AddUnrecorded when !State.Open:
+                _deferrals++;
+                DeferDelivery();
+                return null;
+            case CountDeferrals:
+                return _deferrals;
+            case Add add:
+                await PersistAsync(new GateAdded(add.N));
+                return State;
+            case AddUnrecorded add:
+                await PersistAsync(new GateAdded(add.N));
+                return State;
+            case SendToGate send:
+                Deliver(new EntityAddress("gate", send.To), send.Recorded ? new Add(send.N) : new AddUnrecorded(send.N));
+                return State;
+            case GetState:
+                return State;
+            default:
+                return null;
+        }
+    }
+}
+
 /// <summary>A plain entity that records what it received, in order, and what its timers did.</summary>
 public sealed class Recorder(Probe? probe = null) : Entity
 {
