@@ -7,17 +7,23 @@ namespace OmgServers.Samples.Lobby;
 /// <summary>
 /// The sample's game logic, one reaction per command, one line on <paramref name="log"/> per command handled.
 /// <list type="bullet">
-/// <item>ADD_CLIENT: RESPOND_CLIENT <c>{"text":"welcome"}</c> (<c>{"text":"match"}</c> in a match runtime).</item>
-/// <item>ADD_MATCH_CLIENT: RESPOND_CLIENT <c>{"text":"match"}</c>.</item>
+/// <item>ADD_CLIENT: RESPOND_CLIENT <c>{"text":"welcome"}</c> (<c>{"text":"match"}</c> in a match runtime), with
+/// <c>"profile": p</c> added when the player's profile <c>p</c> is not <c>{}</c>.</item>
+/// <item>ADD_MATCH_CLIENT: RESPOND_CLIENT <c>{"text":"match"}</c>, with the profile as for ADD_CLIENT.</item>
 /// <item>HANDLE_MESSAGE with an object (or a string holding one, as the Defold SDK sends <c>data</c>), for each key
-/// present: <c>echo</c> → RESPOND_CLIENT <c>{"echo": x}</c>; <c>broadcast</c> → BROADCAST_MESSAGE
-/// <c>{"broadcast": x}</c>; <c>matchmake</c> (a mode name) → REQUEST_MATCHMAKING; <c>profile</c> → SET_PROFILE;
-/// <c>kick: true</c> → KICK_CLIENT; <c>upgrade: true</c> → UPGRADE_CONNECTION; <c>stop: true</c> in a match →
-/// STOP_MATCHMAKING. Anything else is logged and ignored.</item>
+/// present, in this order: <c>echo</c> → RESPOND_CLIENT <c>{"echo": x}</c>; <c>broadcast</c> → BROADCAST_MESSAGE
+/// <c>{"broadcast": x}</c>; <c>multicast: {"clients": [ids], "message": x}</c> → MULTICAST_MESSAGE
+/// <c>{"multicast": x}</c> to those clients; <c>matchmake</c> (a mode name) → REQUEST_MATCHMAKING; <c>profile</c> →
+/// SET_PROFILE; <c>kick: true</c> → KICK_CLIENT; <c>upgrade: true</c> → UPGRADE_CONNECTION; <c>stop: true</c> in a
+/// match → STOP_MATCHMAKING; <c>exit: true</c> → the process exits at once with code 1, without sending what is
+/// queued (a crash, for tests). Anything else is logged and ignored.</item>
 /// </list>
 /// </summary>
-public sealed class LobbyGame(TextWriter log) : OmgRuntimeHandler
+/// <param name="exit">Ends the process with a code; <see cref="Environment.Exit"/> unless a test hosts the game in-process.</param>
+public sealed class LobbyGame(TextWriter log, Action<int>? exit = null) : OmgRuntimeHandler
 {
+    private readonly Action<int> _exit = exit ?? Environment.Exit;
+
     protected override ValueTask OnInitRuntimeAsync(OmgRuntimeClient runtime, RuntimeConfig config, CancellationToken ct)
     {
         var what = config.MatchConfig is { } match
@@ -31,16 +37,26 @@ public sealed class LobbyGame(TextWriter log) : OmgRuntimeHandler
     protected override ValueTask OnAddClientAsync(OmgRuntimeClient runtime, AddClientBody body, CancellationToken ct)
     {
         var text = runtime.Qualifier == RuntimeQualifier.MATCH ? "match" : "welcome";
-        runtime.RespondClient(body.ClientId, new Dictionary<string, string> { ["text"] = text });
+        runtime.RespondClient(body.ClientId, Greeting(text, body.Profile));
         Log($"ADD_CLIENT client {body.ClientId} -> RESPOND_CLIENT text={text}");
         return ValueTask.CompletedTask;
     }
 
     protected override ValueTask OnAddMatchClientAsync(OmgRuntimeClient runtime, AddMatchClientBody body, CancellationToken ct)
     {
-        runtime.RespondClient(body.ClientId, new Dictionary<string, string> { ["text"] = "match" });
+        runtime.RespondClient(body.ClientId, Greeting("match", body.Profile));
         Log($"ADD_MATCH_CLIENT client {body.ClientId} group {body.GroupName} -> RESPOND_CLIENT text=match");
         return ValueTask.CompletedTask;
+    }
+
+    /// <summary><c>{"text": text}</c>, plus the profile unless it is the initial <c>{}</c> (so that players can see what was stored).</summary>
+    private static Dictionary<string, object> Greeting(string text, JsonElement profile)
+    {
+        var greeting = new Dictionary<string, object> { ["text"] = text };
+        var empty = profile.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null
+                    || (profile.ValueKind == JsonValueKind.Object && !profile.EnumerateObject().Any());
+        if (!empty) greeting["profile"] = profile;
+        return greeting;
     }
 
     protected override ValueTask OnDeleteClientAsync(OmgRuntimeClient runtime, DeleteClientBody body, CancellationToken ct)
@@ -63,6 +79,18 @@ public sealed class LobbyGame(TextWriter log) : OmgRuntimeHandler
             {
                 runtime.Broadcast(new Dictionary<string, JsonElement> { ["broadcast"] = broadcast });
                 reactions.Add("BROADCAST_MESSAGE");
+            }
+            if (message.TryGetProperty("multicast", out var multicast))
+            {
+                if (MulticastOf(multicast) is var (clients, payload))
+                {
+                    runtime.Multicast(clients, new Dictionary<string, JsonElement> { ["multicast"] = payload });
+                    reactions.Add($"MULTICAST_MESSAGE to {clients.Count}");
+                }
+                else
+                {
+                    reactions.Add("multicast ignored (needs {\"clients\": [ids], \"message\": x})");
+                }
             }
             if (message.TryGetProperty("matchmake", out var mode) && mode.ValueKind == JsonValueKind.String && !string.IsNullOrWhiteSpace(mode.GetString()))
             {
@@ -89,9 +117,33 @@ public sealed class LobbyGame(TextWriter log) : OmgRuntimeHandler
                 runtime.StopMatchmaking();
                 reactions.Add("STOP_MATCHMAKING");
             }
+            if (IsTrue(message, "exit"))
+            {
+                Log($"HANDLE_MESSAGE client {body.ClientId} -> {string.Join(", ", reactions.Append("exit 1"))}");
+                log.Flush();
+                _exit(1);
+                return ValueTask.CompletedTask;
+            }
         }
         Log($"HANDLE_MESSAGE client {body.ClientId} -> {(reactions.Count == 0 ? "ignored" : string.Join(", ", reactions))}");
         return ValueTask.CompletedTask;
+    }
+
+    /// <summary><c>{"clients": [ids], "message": x}</c>: the ids (numbers or numeric strings) and x; null when malformed.</summary>
+    private static (List<long> Clients, JsonElement Message)? MulticastOf(JsonElement multicast)
+    {
+        if (multicast.ValueKind != JsonValueKind.Object
+            || !multicast.TryGetProperty("clients", out var ids) || ids.ValueKind != JsonValueKind.Array
+            || !multicast.TryGetProperty("message", out var payload))
+            return null;
+        var clients = new List<long>();
+        foreach (var id in ids.EnumerateArray())
+        {
+            if (id.ValueKind == JsonValueKind.Number && id.TryGetInt64(out var number)) clients.Add(number);
+            else if (id.ValueKind == JsonValueKind.String && long.TryParse(id.GetString(), out var parsed)) clients.Add(parsed);
+            else return null;
+        }
+        return (clients, payload);
     }
 
     /// <summary>The message as an object: itself, or parsed from a string that holds one (the Defold SDK sends strings).</summary>

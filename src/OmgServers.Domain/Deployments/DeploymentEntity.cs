@@ -18,7 +18,7 @@ public static class DeploymentCommands
     /// <summary>From the tenant when the deployment is created: what it runs. Clients queued before it are served then.</summary>
     public sealed record Start(
         long TenantId, long ProjectId, long StageId, long VersionId, JsonElement VersionConfig, IReadOnlyList<DeploymentImage> Images,
-        long MatchmakerId, DateTimeOffset At);
+        long MatchmakerId, DateTimeOffset At, long? FirstLobbyId = null);
 
     /// <summary>From the tenant: one more lobby (the deployment's first, or a developer's <c>create-lobby-request</c>).</summary>
     public sealed record RequestLobby(long LobbyId);
@@ -140,7 +140,15 @@ public sealed class DeploymentEntity(GameOptions options, SnowflakeIds ids) : Pe
                 foreach (var queued in State.Queue)
                     Deliver(ClientEntity.Address(queued.ClientId), new ClientCommands.AssignMatchmaker(start.MatchmakerId));
                 var events = new List<object> { started };
-                events.AddRange(AssignQueued(State.Apply(started)));
+                var afterStart = State.Apply(started);
+                // The deployment's first lobby (5.2) in the same write, so clients queued meanwhile join it.
+                if (start.FirstLobbyId is { } firstLobby && afterStart.ImageFor(RuntimeQualifier.LOBBY) is not null)
+                {
+                    var first = CreateLobby(afterStart, firstLobby);
+                    events.AddRange(first);
+                    afterStart = first.Aggregate(afterStart, (st, e) => st.Apply(e));
+                }
+                events.AddRange(AssignQueued(afterStart));
                 await PersistAsync(events);
                 await ArmCleanupAsync();
                 return null;

@@ -56,8 +56,9 @@ public sealed class TenantEntity : PersistentEntity<TenantState>
             {
                 case E.DeploymentCreated created when after.Versions.TryGetValue(created.VersionId, out var version) && after.Stages.TryGetValue(created.StageId, out var stage):
                     var matchmaker = events.OfType<E.MatchmakerRequested>().FirstOrDefault(m => m.DeploymentId == created.DeploymentId)?.MatchmakerId ?? 0;
+                    var firstLobby = events.OfType<E.LobbyRequested>().FirstOrDefault(l => l.DeploymentId == created.DeploymentId)?.LobbyId;
                     Deliver(DeploymentEntity.Address(created.DeploymentId), new DeploymentCommands.Start(after.TenantId, stage.ProjectId, stage.Id, version.Id,
-                        version.Config, version.Images.Select(i => new DeploymentImage(i.Qualifier, i.ImageId)).ToList(), matchmaker, created.At));
+                        version.Config, version.Images.Select(i => new DeploymentImage(i.Qualifier, i.ImageId)).ToList(), matchmaker, created.At, firstLobby));
                     break;
                 case E.LobbyRequested lobby:
                     Deliver(DeploymentEntity.Address(lobby.DeploymentId), new DeploymentCommands.RequestLobby(lobby.LobbyId));
