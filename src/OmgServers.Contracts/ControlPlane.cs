@@ -134,6 +134,21 @@ public sealed record DeleteLobbyRequest([Required] long? LobbyId);
 
 public sealed record DeleteMatchmakerRequest([Required] long? MatchmakerId);
 
+/// <summary>Ours: a developer's view of a matchmaker (queues per mode, matches, latest refused requests).</summary>
+public sealed record GetMatchmakerDetailsRequest([Required] long? MatchmakerId);
+
+public sealed record GetMatchmakerDetailsResponse(MatchmakerDetailsDto Details);
+
+public sealed record MatchmakerDetailsDto(long Id, long DeploymentId, IReadOnlyList<MatchmakerQueueDto> Queues, IReadOnlyList<MatchmakerMatchDto> Matches, IReadOnlyList<MatchmakerRefusalDto> Refused);
+
+/// <summary><paramref name="Unsatisfiable"/>: why no match of the mode can ever form, when that is so.</summary>
+public sealed record MatchmakerQueueDto(string Mode, int Waiting, string? Unsatisfiable);
+
+/// <summary><paramref name="Status"/>: OPENED (takes newcomers) or CLOSED (after STOP_MATCHMAKING).</summary>
+public sealed record MatchmakerMatchDto(long Id, long RuntimeId, string Mode, string Status, DateTimeOffset Created, int Players, IReadOnlyDictionary<string, int> Groups);
+
+public sealed record MatchmakerRefusalDto(long ClientId, string Mode, string Reason, DateTimeOffset At);
+
 /// <summary>
 /// create-image (later upstream): records a runtime image for a version. image_id is a Docker image reference or one
 /// of our own runtime references (e.g. `process:&lt;name&gt;`), so it is only required to be not blank and at most 1024

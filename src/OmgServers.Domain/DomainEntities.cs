@@ -17,6 +17,7 @@ public static class DomainEntities
         Lobbies.LobbyEntity.Register(r);
         Runtimes.RuntimeEntity.Register(r);
         Players.PlayerEntity.Register(r);
+        Matchmaking.MatchmakerEntity.Register(r);
         return r;
     }
 }

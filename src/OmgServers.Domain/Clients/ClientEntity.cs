@@ -48,6 +48,7 @@ public static class ClientEvents
     public sealed record OutgoingKept(JsonElement[] Data);
     public sealed record OutgoingForwarded(long RuntimeId);
     public sealed record RuntimeAssigned(long RuntimeId, RuntimeQualifier Qualifier);
+    public sealed record MatchmakerAssigned(long MatchmakerId);
     public sealed record Deleted(DateTimeOffset At);
 }
 
@@ -60,7 +61,7 @@ public sealed record ClientRejected(Qualifier Qualifier, int Status);
 public sealed record ClientState(
     bool Exists, long UserId, long TenantId, long StageId, long DeploymentId, bool Deleted, long LastMessageId,
     long? RuntimeId, RuntimeQualifier? RuntimeQualifier,
-    ImmutableSortedDictionary<long, PlayerMessage> Unconsumed, ImmutableList<JsonElement> PendingOutgoing)
+    ImmutableSortedDictionary<long, PlayerMessage> Unconsumed, ImmutableList<JsonElement> PendingOutgoing, long MatchmakerId = 0)
 {
     public static readonly ClientState Empty = new(false, 0, 0, 0, 0, false, 0, null, null, ImmutableSortedDictionary<long, PlayerMessage>.Empty, []);
 
@@ -76,6 +77,7 @@ public sealed record ClientState(
         ClientEvents.OutgoingKept o => this with { PendingOutgoing = PendingOutgoing.AddRange(o.Data) },
         ClientEvents.OutgoingForwarded => this with { PendingOutgoing = [] },
         ClientEvents.RuntimeAssigned a => this with { RuntimeId = a.RuntimeId, RuntimeQualifier = a.Qualifier },
+        ClientEvents.MatchmakerAssigned m => this with { MatchmakerId = m.MatchmakerId },
         ClientEvents.Deleted => this with { Deleted = true, PendingOutgoing = [] },
         _ => this,
     };
@@ -127,8 +129,11 @@ public sealed class ClientEntity(GameOptions options) : PersistentEntity<ClientS
                 return await InterchangeAsync(interchange);
 
             case ClientCommands.AssignMatchmaker assign:
-                if (State.Exists && !State.Deleted)
-                    await PersistAsync(Message(MessageQualifier.MATCHMAKER_ASSIGNMENT_MESSAGE, WireBodies.Of(new MatchmakerAssignmentMessageBody(assign.MatchmakerId))));
+                if (State.Exists && !State.Deleted && State.MatchmakerId != assign.MatchmakerId)
+                    await PersistAsync([
+                        new ClientEvents.MatchmakerAssigned(assign.MatchmakerId),
+                        Message(MessageQualifier.MATCHMAKER_ASSIGNMENT_MESSAGE, WireBodies.Of(new MatchmakerAssignmentMessageBody(assign.MatchmakerId))),
+                    ]);
                 return null;
 
             case ClientCommands.Assign assign:
@@ -212,7 +217,7 @@ public sealed class ClientEntity(GameOptions options) : PersistentEntity<ClientS
         if (State.RuntimeId == assign.RuntimeId) return;
         if (State.RuntimeId is { } previous)
             Deliver(RuntimeEntity.Address(previous), new RuntimeCommands.RemoveClient(ClientId));
-        Deliver(RuntimeEntity.Address(assign.RuntimeId), new RuntimeCommands.AddClient(ClientId, State.UserId, assign.GroupName));
+        Deliver(RuntimeEntity.Address(assign.RuntimeId), new RuntimeCommands.AddClient(ClientId, State.UserId, assign.GroupName, State.MatchmakerId));
         var events = new List<object>
         {
             new ClientEvents.RuntimeAssigned(assign.RuntimeId, assign.Qualifier),
@@ -259,6 +264,7 @@ public sealed class ClientEntity(GameOptions options) : PersistentEntity<ClientS
         .Event<ClientEvents.OutgoingKept>("client.outgoing-kept")
         .Event<ClientEvents.OutgoingForwarded>("client.outgoing-forwarded")
         .Event<ClientEvents.RuntimeAssigned>("client.runtime-assigned")
+        .Event<ClientEvents.MatchmakerAssigned>("client.matchmaker-assigned")
         .Event<ClientEvents.Deleted>("client.deleted")
         .Message<ClientCommands.Create>("client.create")
         .Message<ClientCommands.Interchange>("client.interchange")

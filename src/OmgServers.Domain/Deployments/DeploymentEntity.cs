@@ -7,6 +7,7 @@ using OmgServers.Contracts;
 using OmgServers.Contracts.Interchange;
 using OmgServers.Domain.Clients;
 using OmgServers.Domain.Lobbies;
+using OmgServers.Domain.Matchmaking;
 using OmgServers.Domain.Runtimes;
 using OmgServers.Security;
 
@@ -28,6 +29,15 @@ public static class DeploymentCommands
 
     /// <summary>From a new client: queue it for a lobby (and its matchmaker assignment).</summary>
     public sealed record Enqueue(long ClientId, long UserId, long StageId);
+
+    /// <summary>From a matchmaker: a client leaves its match (kicked, the match failed) and goes back to a lobby.</summary>
+    public sealed record Requeue(long ClientId, long UserId);
+
+    /// <summary>From the tenant: one more matchmaker (<c>create-matchmaker-request</c>).</summary>
+    public sealed record RequestMatchmaker(long MatchmakerId);
+
+    /// <summary>From a matchmaker deleted by a developer: new clients go to the others.</summary>
+    public sealed record MatchmakerDeleted(long MatchmakerId);
 
     /// <summary>From a lobby runtime: a client left it.</summary>
     public sealed record LobbyClientRemoved(long LobbyId, long ClientId);
@@ -58,6 +68,8 @@ public static class DeploymentEvents
     public sealed record LobbyCreated(long LobbyId, long RuntimeId, DateTimeOffset At);
     public sealed record ClientAssigned(long ClientId, long LobbyId);
     public sealed record ClientDequeued(long ClientId);
+    public sealed record MatchmakerAdded(long MatchmakerId);
+    public sealed record MatchmakerRemoved(long MatchmakerId);
     public sealed record ClientLeftLobby(long LobbyId, long ClientId);
     public sealed record LobbyDeleted(long LobbyId);
     public sealed record Deleted(DateTimeOffset At);
@@ -65,12 +77,20 @@ public static class DeploymentEvents
 
 public sealed record QueuedClient(long ClientId, long UserId);
 
-public sealed record LobbyRecord(long RuntimeId, DateTimeOffset Created, ImmutableHashSet<long> Clients);
+/// <summary>A lobby and its clients, each with the number of assignments to it not yet undone (a client that leaves for a match
+/// and comes back before its departure was reported counts twice until then).</summary>
+public sealed record LobbyRecord(long RuntimeId, DateTimeOffset Created, ImmutableDictionary<long, int> Clients);
 
 public sealed record DeploymentState(
     bool Started, long TenantId, long ProjectId, long StageId, long VersionId, JsonElement VersionConfig, ImmutableArray<DeploymentImage> Images,
-    long MatchmakerId, bool Deleted, ImmutableList<QueuedClient> Queue, ImmutableSortedDictionary<long, LobbyRecord> Lobbies, DateTimeOffset StartedAt)
+    long MatchmakerId, bool Deleted, ImmutableList<QueuedClient> Queue, ImmutableSortedDictionary<long, LobbyRecord> Lobbies, DateTimeOffset StartedAt,
+    ImmutableList<long>? MatchmakerIdsOrNull = null)
 {
+    public ImmutableList<long> MatchmakerIds { get => MatchmakerIdsOrNull ?? []; init => MatchmakerIdsOrNull = value; }
+
+    /// <summary>The matchmaker a client is attached to: one of the deployment's, spread by client id (upstream: a random one).</summary>
+    public long MatchmakerFor(long clientId) => MatchmakerIds.IsEmpty ? 0 : MatchmakerIds[(int)((ulong)clientId % (ulong)MatchmakerIds.Count)];
+
     public static readonly DeploymentState Empty = new(false, 0, 0, 0, 0, Payload.Null, [], 0, false, [], ImmutableSortedDictionary<long, LobbyRecord>.Empty, default);
 
     public DeploymentState Apply(object @event) => @event switch
@@ -79,18 +99,25 @@ public sealed record DeploymentState(
         {
             Started = true, TenantId = s.TenantId, ProjectId = s.ProjectId, StageId = s.StageId, VersionId = s.VersionId,
             VersionConfig = s.VersionConfig, Images = [.. s.Images], MatchmakerId = s.MatchmakerId, StartedAt = s.At,
+            MatchmakerIds = s.MatchmakerId == 0 ? [] : [s.MatchmakerId],
         },
         DeploymentEvents.ClientQueued q => this with { Queue = Queue.Add(new QueuedClient(q.ClientId, q.UserId)) },
-        DeploymentEvents.LobbyCreated l => this with { Lobbies = Lobbies.SetItem(l.LobbyId, new LobbyRecord(l.RuntimeId, l.At, [])) },
+        DeploymentEvents.LobbyCreated l => this with { Lobbies = Lobbies.SetItem(l.LobbyId, new LobbyRecord(l.RuntimeId, l.At, ImmutableDictionary<long, int>.Empty)) },
+        DeploymentEvents.MatchmakerAdded m => this with { MatchmakerIds = MatchmakerIds.Contains(m.MatchmakerId) ? MatchmakerIds : MatchmakerIds.Add(m.MatchmakerId) },
+        DeploymentEvents.MatchmakerRemoved m => this with { MatchmakerIds = MatchmakerIds.Remove(m.MatchmakerId) },
         DeploymentEvents.ClientAssigned a => this with
         {
             Queue = Queue.RemoveAll(q => q.ClientId == a.ClientId),
-            Lobbies = Lobbies.TryGetValue(a.LobbyId, out var lobby) ? Lobbies.SetItem(a.LobbyId, lobby with { Clients = lobby.Clients.Add(a.ClientId) }) : Lobbies,
+            Lobbies = Lobbies.TryGetValue(a.LobbyId, out var lobby)
+                ? Lobbies.SetItem(a.LobbyId, lobby with { Clients = lobby.Clients.SetItem(a.ClientId, lobby.Clients.GetValueOrDefault(a.ClientId) + 1) })
+                : Lobbies,
         },
         DeploymentEvents.ClientDequeued d => this with { Queue = Queue.RemoveAll(q => q.ClientId == d.ClientId) },
         DeploymentEvents.ClientLeftLobby l => this with
         {
-            Lobbies = Lobbies.TryGetValue(l.LobbyId, out var lobby) ? Lobbies.SetItem(l.LobbyId, lobby with { Clients = lobby.Clients.Remove(l.ClientId) }) : Lobbies,
+            Lobbies = Lobbies.TryGetValue(l.LobbyId, out var lobby) && lobby.Clients.TryGetValue(l.ClientId, out var times)
+                ? Lobbies.SetItem(l.LobbyId, lobby with { Clients = times > 1 ? lobby.Clients.SetItem(l.ClientId, times - 1) : lobby.Clients.Remove(l.ClientId) })
+                : Lobbies,
         },
         DeploymentEvents.LobbyDeleted d => this with { Lobbies = Lobbies.Remove(d.LobbyId) },
         DeploymentEvents.Deleted => this with { Deleted = true, Queue = [], Lobbies = ImmutableSortedDictionary<long, LobbyRecord>.Empty },
@@ -137,10 +164,13 @@ public sealed class DeploymentEntity(GameOptions options, SnowflakeIds ids) : Pe
                 var started = new DeploymentEvents.Started(start.TenantId, start.ProjectId, start.StageId, start.VersionId,
                     start.VersionConfig, start.Images.ToArray(), start.MatchmakerId, start.At);
                 // Clients that queued before the start get their matchmaker and a lobby now, in the same write.
-                foreach (var queued in State.Queue)
-                    Deliver(ClientEntity.Address(queued.ClientId), new ClientCommands.AssignMatchmaker(start.MatchmakerId));
-                var events = new List<object> { started };
                 var afterStart = State.Apply(started);
+                if (start.MatchmakerId != 0)
+                    Deliver(MatchmakerEntity.Address(start.MatchmakerId), new MatchmakerCommands.Start(start.TenantId, start.ProjectId, start.StageId,
+                        start.VersionId, DeploymentId, start.VersionConfig, afterStart.ImageFor(RuntimeQualifier.MATCH), start.At));
+                foreach (var queued in State.Queue)
+                    Deliver(ClientEntity.Address(queued.ClientId), new ClientCommands.AssignMatchmaker(afterStart.MatchmakerFor(queued.ClientId)));
+                var events = new List<object> { started };
                 // The deployment's first lobby (5.2) in the same write, so clients queued meanwhile join it.
                 if (start.FirstLobbyId is { } firstLobby && afterStart.ImageFor(RuntimeQualifier.LOBBY) is not null)
                 {
@@ -171,16 +201,41 @@ public sealed class DeploymentEntity(GameOptions options, SnowflakeIds ids) : Pe
                     Deliver(ClientEntity.Address(enqueue.ClientId), new ClientCommands.Disconnect(DisconnectionReason.INTERNAL_FAILURE, null));
                     return null;
                 }
-                if (State.Queue.Any(q => q.ClientId == enqueue.ClientId) || State.Lobbies.Values.Any(l => l.Clients.Contains(enqueue.ClientId))) return null;
-                if (State.Started)
-                    Deliver(ClientEntity.Address(enqueue.ClientId), new ClientCommands.AssignMatchmaker(State.MatchmakerId));
+                if (State.Queue.Any(q => q.ClientId == enqueue.ClientId) || State.Lobbies.Values.Any(l => l.Clients.ContainsKey(enqueue.ClientId))) return null;
+                if (State.Started && State.MatchmakerFor(enqueue.ClientId) is var attachedTo and not 0)
+                    Deliver(ClientEntity.Address(enqueue.ClientId), new ClientCommands.AssignMatchmaker(attachedTo));
                 var queuedEvent = new DeploymentEvents.ClientQueued(enqueue.ClientId, enqueue.UserId);
                 await PersistAsync([queuedEvent, .. AssignQueued(State.Apply(queuedEvent))]);
                 await ArmCleanupAsync();
                 return null;
 
+            case DeploymentCommands.Requeue requeue:
+            {
+                // Back from a match: a lobby again (5.5). While this deployment is gone the client has nowhere to go.
+                if (State.Deleted)
+                {
+                    Deliver(ClientEntity.Address(requeue.ClientId), new ClientCommands.Disconnect(DisconnectionReason.INTERNAL_FAILURE, null));
+                    return null;
+                }
+                if (State.Queue.Any(q => q.ClientId == requeue.ClientId)) return null;
+                var requeued = new DeploymentEvents.ClientQueued(requeue.ClientId, requeue.UserId);
+                await PersistAsync([requeued, .. AssignQueued(State.Apply(requeued))]);
+                return null;
+            }
+
+            case DeploymentCommands.RequestMatchmaker request:
+                if (!State.Started || State.Deleted || State.MatchmakerIds.Contains(request.MatchmakerId)) return null;
+                Deliver(MatchmakerEntity.Address(request.MatchmakerId), new MatchmakerCommands.Start(State.TenantId, State.ProjectId, State.StageId,
+                    State.VersionId, DeploymentId, State.VersionConfig, State.ImageFor(RuntimeQualifier.MATCH), DateTimeOffset.UtcNow));
+                await PersistAsync(new DeploymentEvents.MatchmakerAdded(request.MatchmakerId));
+                return null;
+
+            case DeploymentCommands.MatchmakerDeleted deleted:
+                if (State.MatchmakerIds.Contains(deleted.MatchmakerId)) await PersistAsync(new DeploymentEvents.MatchmakerRemoved(deleted.MatchmakerId));
+                return null;
+
             case DeploymentCommands.LobbyClientRemoved removed:
-                if (State.Lobbies.TryGetValue(removed.LobbyId, out var lobby) && lobby.Clients.Contains(removed.ClientId))
+                if (State.Lobbies.TryGetValue(removed.LobbyId, out var lobby) && lobby.Clients.ContainsKey(removed.ClientId))
                 {
                     await PersistAsync(new DeploymentEvents.ClientLeftLobby(removed.LobbyId, removed.ClientId));
                     await ArmCleanupAsync();
@@ -214,6 +269,9 @@ public sealed class DeploymentEntity(GameOptions options, SnowflakeIds ids) : Pe
                 foreach (var lobbyId in State.Lobbies.Keys) deletion.AddRange(DeleteLobby(lobbyId, DisconnectionReason.INTERNAL_FAILURE));
                 foreach (var queued in State.Queue)
                     Deliver(ClientEntity.Address(queued.ClientId), new ClientCommands.Disconnect(DisconnectionReason.INTERNAL_FAILURE, null));
+                // Its matchmakers go too; players in matches are disconnected (upstream leaves them without a runtime, 5.8).
+                foreach (var matchmakerId in State.MatchmakerIds)
+                    Deliver(MatchmakerEntity.Address(matchmakerId), new MatchmakerCommands.Delete(DisconnectionReason.INTERNAL_FAILURE));
                 deletion.Add(new DeploymentEvents.Deleted(DateTimeOffset.UtcNow));
                 await PersistAsync(deletion);
                 await Context.CancelReminderAsync(CleanupReminder);
@@ -297,7 +355,7 @@ public sealed class DeploymentEntity(GameOptions options, SnowflakeIds ids) : Pe
 
     private static JsonElement LobbyConfig(DeploymentState s, long lobbyId) => WireBodies.RuntimeConfig(lobbyId, null, s.VersionConfig);
 
-    // Clients and lobby runtimes are many short-lived senders; these two are idempotent by the deployment's own state.
+    // Clients and lobby runtimes are many short-lived senders; these are idempotent by the deployment's own state.
     protected override bool RecordsDelivery(object message) => message is not (DeploymentCommands.Enqueue or DeploymentCommands.LobbyClientRemoved);
 
     /// <summary>Removes the empty lobbies that have lived their minimum lifetime; re-arms for the younger ones.</summary>
@@ -334,6 +392,8 @@ public sealed class DeploymentEntity(GameOptions options, SnowflakeIds ids) : Pe
         .Event<DeploymentEvents.LobbyCreated>("deployment.lobby-created")
         .Event<DeploymentEvents.ClientAssigned>("deployment.client-assigned")
         .Event<DeploymentEvents.ClientDequeued>("deployment.client-dequeued")
+        .Event<DeploymentEvents.MatchmakerAdded>("deployment.matchmaker-added")
+        .Event<DeploymentEvents.MatchmakerRemoved>("deployment.matchmaker-removed")
         .Event<DeploymentEvents.ClientLeftLobby>("deployment.client-left-lobby")
         .Event<DeploymentEvents.LobbyDeleted>("deployment.lobby-deleted")
         .Event<DeploymentEvents.Deleted>("deployment.deleted")
@@ -341,6 +401,9 @@ public sealed class DeploymentEntity(GameOptions options, SnowflakeIds ids) : Pe
         .Message<DeploymentCommands.RequestLobby>("deployment.request-lobby")
         .Message<DeploymentCommands.Delete>("deployment.delete")
         .Message<DeploymentCommands.Enqueue>("deployment.enqueue")
+        .Message<DeploymentCommands.Requeue>("deployment.requeue")
+        .Message<DeploymentCommands.RequestMatchmaker>("deployment.request-matchmaker")
+        .Message<DeploymentCommands.MatchmakerDeleted>("deployment.matchmaker-deleted")
         .Message<DeploymentCommands.LobbyClientRemoved>("deployment.lobby-client-removed")
         .Message<DeploymentCommands.LobbyRuntimeFailed>("deployment.lobby-runtime-failed")
         .Message<DeploymentCommands.DeleteLobby>("deployment.delete-lobby")

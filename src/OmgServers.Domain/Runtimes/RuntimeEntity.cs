@@ -6,6 +6,7 @@ using OmgServers.Contracts;
 using OmgServers.Contracts.Interchange;
 using OmgServers.Domain.Clients;
 using OmgServers.Domain.Deployments;
+using OmgServers.Domain.Matchmaking;
 using OmgServers.Domain.Players;
 using OmgServers.Security;
 
@@ -127,7 +128,7 @@ public sealed class RuntimeEntity(GameOptions options, IRuntimeLauncher launcher
             WireBodies.InitRuntime(create.RuntimeConfig), false);
         await PersistAsync([
             new RuntimeEvents.Created(create.RuntimeId, create.Qualifier, create.TenantId, create.ProjectId, create.StageId, create.VersionId,
-                create.DeploymentId, create.LobbyId, create.ImageId, create.UserId, now),
+                create.DeploymentId, create.LobbyId, create.ImageId, create.UserId, now, create.MatchmakerId, create.MatchId),
             new RuntimeEvents.PasswordSet(PasswordHashing.HashGenerated(password)),
             new RuntimeEvents.CommandsAdded([init]),
         ]);
@@ -219,10 +220,12 @@ public sealed class RuntimeEntity(GameOptions options, IRuntimeLauncher launcher
             {
                 var body = command.BodyAs<KickClientBody>();
                 RequireAssigned(body.ClientId);
-                if (State.Qualifier != RuntimeQualifier.LOBBY)
-                    throw new CommandFailedException("kicking from a match comes with matchmaking");
-                // A lobby's kick deletes the client without a disconnection message (contract 5.7); its DELETE_CLIENT follows.
-                Deliver(ClientEntity.Address(body.ClientId), new ClientCommands.Disconnect(null, null));
+                if (State.Qualifier == RuntimeQualifier.MATCH && State.MatchmakerId is { } matchmakerId && State.MatchId is { } matchId)
+                    // A match's kick sends the client back to a lobby (5.5); its DELETE_CLIENT follows the move.
+                    Deliver(MatchmakerEntity.Address(matchmakerId), new MatchmakerCommands.Kick(matchId, body.ClientId));
+                else
+                    // A lobby's kick deletes the client without a disconnection message (contract 5.7); its DELETE_CLIENT follows.
+                    Deliver(ClientEntity.Address(body.ClientId), new ClientCommands.Disconnect(null, null));
                 break;
             }
             case OutgoingCommandQualifier.UPGRADE_CONNECTION:
@@ -234,8 +237,24 @@ public sealed class RuntimeEntity(GameOptions options, IRuntimeLauncher launcher
                     WireBodies.Of(new ConnectionUpgradeMessageBody(body.ClientId, body.Protocol, new WebSocketConfig(token)))));
                 break;
             }
+            case OutgoingCommandQualifier.REQUEST_MATCHMAKING:
+            {
+                var body = command.BodyAs<RequestMatchmakingBody>();
+                var client = RequireAssigned(body.ClientId);
+                if (string.IsNullOrWhiteSpace(body.Mode) || body.Mode.Length > 64) throw new CommandFailedException("mode must be 1 to 64 characters");
+                if (client.MatchmakerId == 0) throw new CommandFailedException($"client {body.ClientId} has no matchmaker");
+                Deliver(MatchmakerEntity.Address(client.MatchmakerId), new MatchmakerCommands.Request(body.ClientId, client.UserId, body.Mode));
+                break;
+            }
+            case OutgoingCommandQualifier.STOP_MATCHMAKING:
+            {
+                if (State.Qualifier != RuntimeQualifier.MATCH || State.MatchmakerId is not { } matchmakerId || State.MatchId is not { } matchId)
+                    throw new CommandFailedException("only a match runtime stops matchmaking");
+                Deliver(MatchmakerEntity.Address(matchmakerId), new MatchmakerCommands.CloseMatch(matchId));
+                break;
+            }
             default:
-                throw new CommandFailedException("matchmaking is not available yet");
+                throw new CommandFailedException($"unknown command {command.Qualifier}");
         }
     }
 
@@ -311,7 +330,7 @@ public sealed class RuntimeEntity(GameOptions options, IRuntimeLauncher launcher
         var commands = new List<RuntimeCommand> { command };
         if (State.Early.TryGetValue(add.ClientId, out var early))
             commands.AddRange(HandleMessageCommands(add.ClientId, early.Messages, now, command.Id));
-        await PersistAsync([new RuntimeEvents.ClientAdded(add.ClientId, add.UserId, add.GroupName), new RuntimeEvents.CommandsAdded([.. commands])]);
+        await PersistAsync([new RuntimeEvents.ClientAdded(add.ClientId, add.UserId, add.GroupName, add.MatchmakerId), new RuntimeEvents.CommandsAdded([.. commands])]);
     }
 
     private async Task RemoveClientAsync(long clientId)
@@ -325,6 +344,8 @@ public sealed class RuntimeEntity(GameOptions options, IRuntimeLauncher launcher
         // (deleted before its ADD_CLIENT went out); it ignores what it does not count.
         if (State.Qualifier == RuntimeQualifier.LOBBY && State.LobbyId is { } lobbyId)
             Deliver(DeploymentEntity.Address(State.DeploymentId), new DeploymentCommands.LobbyClientRemoved(lobbyId, clientId));
+        else if (State.MatchmakerId is { } matchmakerId && State.MatchId is { } matchId)
+            Deliver(MatchmakerEntity.Address(matchmakerId), new MatchmakerCommands.PlayerLeft(matchId, clientId));
         var events = new List<object>(2);
         if (State.Clients.ContainsKey(clientId))
         {
@@ -361,6 +382,8 @@ public sealed class RuntimeEntity(GameOptions options, IRuntimeLauncher launcher
         Context.Logger.LogWarning("runtime {Runtime} ({Qualifier}) is inactive: {Reason}", Context.Id, State.Qualifier, reason);
         if (State.LobbyId is { } lobbyId)
             Deliver(DeploymentEntity.Address(State.DeploymentId), new DeploymentCommands.LobbyRuntimeFailed(lobbyId, RuntimeId));
+        else if (State.MatchmakerId is { } matchmakerId && State.MatchId is { } matchId)
+            Deliver(MatchmakerEntity.Address(matchmakerId), new MatchmakerCommands.MatchRuntimeFailed(matchId, RuntimeId));
         await PersistAsync(new RuntimeEvents.InactivityDetected(reason, DateTimeOffset.UtcNow));
         StopProcess();
     }

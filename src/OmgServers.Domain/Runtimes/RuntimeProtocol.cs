@@ -12,10 +12,11 @@ public static class RuntimeCommands
     /// <paramref name="RuntimeConfig"/> is the RuntimeConfig object in wire JSON.</summary>
     public sealed record Create(
         long RuntimeId, RuntimeQualifier Qualifier, long TenantId, long ProjectId, long StageId, long VersionId, long DeploymentId,
-        long? LobbyId, JsonElement RuntimeConfig, string ImageId, long UserId, DateTimeOffset At);
+        long? LobbyId, JsonElement RuntimeConfig, string ImageId, long UserId, DateTimeOffset At, long? MatchmakerId = null, long? MatchId = null);
 
-    /// <summary>Assign a client: an <c>ADD_CLIENT</c> (or <c>ADD_MATCH_CLIENT</c> with a group) with the player's profile.</summary>
-    public sealed record AddClient(long ClientId, long UserId, string? GroupName);
+    /// <summary>Assign a client: an <c>ADD_CLIENT</c> (or <c>ADD_MATCH_CLIENT</c> with a group) with the player's profile.
+    /// <paramref name="MatchmakerId"/>: where the client's <c>REQUEST_MATCHMAKING</c> goes.</summary>
+    public sealed record AddClient(long ClientId, long UserId, string? GroupName, long MatchmakerId = 0);
 
     /// <summary>The client left this runtime (moved, kicked, deleted, inactive): <c>DELETE_CLIENT</c>.</summary>
     public sealed record RemoveClient(long ClientId);
@@ -65,10 +66,10 @@ public static class RuntimeEvents
 {
     public sealed record Created(
         long RuntimeId, RuntimeQualifier Qualifier, long TenantId, long ProjectId, long StageId, long VersionId, long DeploymentId,
-        long? LobbyId, string ImageId, long UserId, DateTimeOffset At);
+        long? LobbyId, string ImageId, long UserId, DateTimeOffset At, long? MatchmakerId = null, long? MatchId = null);
     public sealed record CommandsAdded(RuntimeCommand[] Commands);
     public sealed record CommandsConsumed(long[] Ids);
-    public sealed record ClientAdded(long ClientId, long UserId, string? GroupName);
+    public sealed record ClientAdded(long ClientId, long UserId, string? GroupName, long MatchmakerId = 0);
     public sealed record ClientRemoved(long ClientId);
     /// <summary>Messages of a client whose ADD_CLIENT has not arrived yet; they follow it.</summary>
     public sealed record EarlyMessagesKept(long ClientId, JsonElement[] Messages, DateTimeOffset At);
@@ -78,7 +79,7 @@ public static class RuntimeEvents
     public sealed record Deleted(DateTimeOffset At);
 }
 
-public sealed record AssignedClient(long UserId, string? GroupName);
+public sealed record AssignedClient(long UserId, string? GroupName, long MatchmakerId);
 
 /// <summary>Messages that reached the runtime before the client's ADD_CLIENT (the player's call and the client's own delivery race).</summary>
 public sealed record EarlyMessages(ImmutableList<JsonElement> Messages, DateTimeOffset Since);
@@ -87,7 +88,7 @@ public sealed record RuntimeState(
     bool Exists, long RuntimeId, RuntimeQualifier Qualifier, long TenantId, long ProjectId, long StageId, long VersionId, long DeploymentId,
     long? LobbyId, string ImageId, long UserId, string? PasswordHash, bool Inactive, bool Deleted, DateTimeOffset Created, long LastCommandId,
     ImmutableSortedDictionary<long, RuntimeCommand> Commands, ImmutableDictionary<long, AssignedClient> Clients,
-    ImmutableDictionary<long, EarlyMessages> Early)
+    ImmutableDictionary<long, EarlyMessages> Early, long? MatchmakerId = null, long? MatchId = null)
 {
     public static readonly RuntimeState Empty = new(false, 0, RuntimeQualifier.LOBBY, 0, 0, 0, 0, 0, null, "", 0, null, false, false,
         default, 0, ImmutableSortedDictionary<long, RuntimeCommand>.Empty, ImmutableDictionary<long, AssignedClient>.Empty,
@@ -99,6 +100,7 @@ public sealed record RuntimeState(
         {
             Exists = true, RuntimeId = c.RuntimeId, Qualifier = c.Qualifier, TenantId = c.TenantId, ProjectId = c.ProjectId, StageId = c.StageId,
             VersionId = c.VersionId, DeploymentId = c.DeploymentId, LobbyId = c.LobbyId, ImageId = c.ImageId, UserId = c.UserId, Created = c.At,
+            MatchmakerId = c.MatchmakerId, MatchId = c.MatchId,
         },
         RuntimeEvents.CommandsAdded a => this with
         {
@@ -106,7 +108,7 @@ public sealed record RuntimeState(
             LastCommandId = Math.Max(LastCommandId, a.Commands.Length == 0 ? 0 : a.Commands.Max(c => c.Id)),
         },
         RuntimeEvents.CommandsConsumed c => this with { Commands = Commands.RemoveRange(c.Ids) },
-        RuntimeEvents.ClientAdded a => this with { Clients = Clients.SetItem(a.ClientId, new AssignedClient(a.UserId, a.GroupName)), Early = Early.Remove(a.ClientId) },
+        RuntimeEvents.ClientAdded a => this with { Clients = Clients.SetItem(a.ClientId, new AssignedClient(a.UserId, a.GroupName, a.MatchmakerId)), Early = Early.Remove(a.ClientId) },
         RuntimeEvents.EarlyMessagesKept k => this with
         {
             Early = Early.SetItem(k.ClientId, Early.TryGetValue(k.ClientId, out var early)

@@ -63,6 +63,10 @@ public sealed class TenantEntity : PersistentEntity<TenantState>
                 case E.LobbyRequested lobby:
                     Deliver(DeploymentEntity.Address(lobby.DeploymentId), new DeploymentCommands.RequestLobby(lobby.LobbyId));
                     break;
+                case E.MatchmakerRequested extra when !events.OfType<E.DeploymentCreated>().Any(d => d.DeploymentId == extra.DeploymentId):
+                    // The first matchmaker comes with the deployment's start; this is a developer's extra one.
+                    Deliver(DeploymentEntity.Address(extra.DeploymentId), new DeploymentCommands.RequestMatchmaker(extra.MatchmakerId));
+                    break;
             }
         }
         foreach (var deployment in before.Deployments.Values)

@@ -3,6 +3,7 @@ using OmgServers.Actors;
 using OmgServers.Contracts;
 using OmgServers.Domain.Deployments;
 using OmgServers.Domain.Lobbies;
+using OmgServers.Domain.Matchmaking;
 using OmgServers.Domain.Aliases;
 using OmgServers.Domain.Tenants;
 using OmgServers.Security;
@@ -20,8 +21,8 @@ namespace OmgServers.Service.Api;
 ///
 /// Not in this product: upload-files-archive (the Jenkins builder) answers 409 FEATURE_DISABLED, as upstream does
 /// from 2025-01-26 with the builder off. create-lobby-request adds a lobby to the deployment and delete-lobby removes one
-/// (its players are disconnected). Matchmakers come with the matchmaking issue: create-matchmaker-request records the
-/// request and delete-matchmaker answers `deleted: false`.
+/// (its players are disconnected); create-matchmaker-request adds a matchmaker
+/// to the deployment, delete-matchmaker removes one, get-matchmaker-details (ours) shows its queues and matches.
 /// </summary>
 public static class DeveloperApi
 {
@@ -200,8 +201,28 @@ public static class DeveloperApi
             await Tenants(http).AskAsync<DeploymentDetails>(lobby.TenantId, new Q.GetDeploymentDetails(lobby.DeploymentId, caller!.UserId), http.RequestAborted);
             return await actors.AskAsync<DeletedResponse>(DeploymentEntity.Address(lobby.DeploymentId), new DeploymentCommands.DeleteLobby(r.LobbyId.Value), ct: http.RequestAborted);
         });
-        // Matchmakers come with the matchmaking issue: none exists yet, so none can be deleted.
-        developer.MapOmgPost<DeleteMatchmakerRequest, DeletedResponse>("/delete-matchmaker", Role, (_, _, _) => Task.FromResult(new DeletedResponse(false)));
+        // Contract 5.9: its requests, matches and match runtimes go; players of its matches go back to a lobby.
+        developer.MapOmgPost<DeleteMatchmakerRequest, DeletedResponse>("/delete-matchmaker", Role, async (r, caller, http) =>
+        {
+            var actors = http.RequestServices.GetRequiredService<ActorRuntime>();
+            var view = await actors.AskAsync<MatchmakerView>(MatchmakerEntity.Address(r.MatchmakerId!.Value), new MatchmakerCommands.GetView(), ct: http.RequestAborted);
+            if (!view.Started || view.Deleted) return new DeletedResponse(false);
+            await Tenants(http).AskAsync<DeploymentDetails>(view.TenantId, new Q.GetDeploymentDetails(view.DeploymentId, caller!.UserId), http.RequestAborted);
+            return await actors.AskAsync<DeletedResponse>(MatchmakerEntity.Address(r.MatchmakerId.Value), new MatchmakerCommands.Delete(null), ct: http.RequestAborted);
+        });
+
+        // Ours: a matchmaker's queue per mode, its matches and its latest refused requests (a developer's view of 5.5).
+        developer.MapOmgPost<GetMatchmakerDetailsRequest, GetMatchmakerDetailsResponse>("/get-matchmaker-details", Role, async (r, caller, http) =>
+        {
+            var actors = http.RequestServices.GetRequiredService<ActorRuntime>();
+            var view = await actors.AskAsync<MatchmakerView>(MatchmakerEntity.Address(r.MatchmakerId!.Value), new MatchmakerCommands.GetView(), ct: http.RequestAborted);
+            if (!view.Started || view.Deleted) throw ApiException.NotFound(Qualifier.OBJECT_NOT_FOUND);
+            await Tenants(http).AskAsync<DeploymentDetails>(view.TenantId, new Q.GetDeploymentDetails(view.DeploymentId, caller!.UserId), http.RequestAborted);
+            return new GetMatchmakerDetailsResponse(new MatchmakerDetailsDto(view.MatchmakerId, view.DeploymentId,
+                view.Queues.Select(q => new MatchmakerQueueDto(q.Mode, q.Waiting, q.Unsatisfiable)).ToList(),
+                view.Matches.Select(m => new MatchmakerMatchDto(m.MatchId, m.RuntimeId, m.Mode, m.Open ? "OPENED" : "CLOSED", m.Created, m.Players, m.Groups)).ToList(),
+                view.Refused.Select(x => new MatchmakerRefusalDto(x.ClientId, x.Mode, x.Reason, x.At)).ToList()));
+        });
 
         return app;
     }
