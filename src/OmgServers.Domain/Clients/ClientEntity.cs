@@ -144,7 +144,8 @@ public sealed class ClientEntity(GameOptions options) : PersistentEntity<ClientS
                 // The runtime checked that the client is assigned to it (contract 4.2); a runtime the client has left
                 // (it hears of that a little later) is not heard any more.
                 if (!State.Exists || State.RuntimeId != add.FromRuntimeId) return null;
-                if (add.Qualifier == MessageQualifier.SERVER_OUTGOING_MESSAGE && State.Unconsumed.Count >= options.MaxUnconsumedMessages)
+                if (add.Qualifier is MessageQualifier.SERVER_OUTGOING_MESSAGE or MessageQualifier.CONNECTION_UPGRADE_MESSAGE
+                    && State.Unconsumed.Count >= options.MaxUnconsumedMessages)
                 {
                     Context.Logger.LogWarning("client {Client}: {Count} unacknowledged messages, a message from runtime {Runtime} is dropped",
                         Context.Id, State.Unconsumed.Count, add.FromRuntimeId);

@@ -17,6 +17,9 @@ public static class RuntimeApi
 {
     private const string Base = "/service/v1/entrypoint/runtime/request";
 
+    /// <summary>Ours: player WS tokens signed per call (an RS256 signature each); further UPGRADE_CONNECTIONs of the call are skipped.</summary>
+    public const int MaxUpgradesPerCall = 100;
+
     public static IEndpointRouteBuilder MapRuntimeApi(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup(Base).WithTags("runtime");
@@ -50,7 +53,8 @@ public static class RuntimeApi
             outgoing.Add(command);
             // Only the edge holds the signing key: it signs a player WS token for each upgrade; the entity hands it out
             // only when the client is assigned to this runtime.
-            if (command.Qualifier == OutgoingCommandQualifier.UPGRADE_CONNECTION && TryClientId(command.Body) is { } clientId)
+            if (command.Qualifier == OutgoingCommandQualifier.UPGRADE_CONNECTION && TryClientId(command.Body) is { } clientId
+                && (tokens is null || tokens.Count < MaxUpgradesPerCall))
             {
                 tokens ??= new();
                 tokens[clientId] = http.RequestServices.GetRequiredService<KeyRing>().Issuer.IssuePlayerWsToken(clientId, runtimeId);
