@@ -142,7 +142,16 @@ public sealed class ActorRuntime : IAsyncDisposable
             _journal = new Journal(_db, Options.Schema, Owner, Options.JournalMaxBatchEvents, Options.JournalWriters, _log, Metrics, OnFenced);
             _reminders = new Reminders(_db, Options.Schema, this, _log);
 
-            await LeaseRoundAsync(ct).ConfigureAwait(false);
+            try
+            {
+                await LeaseRoundAsync(ct).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            {
+                // The first round ran past its deadline (a slow or overloaded database): start anyway; the lease loop
+                // below acquires the shards on its next round.
+                _log.LogWarning("actor runtime: the first lease round timed out; shards follow with the next round");
+            }
             _log.LogInformation("actor runtime started: node {Owner} at {Address}, holds {Owned} of {Total} shards, {Members} live members",
                 Owner, Options.AdvertisedAddress.Length > 0 ? Options.AdvertisedAddress : "(no cluster port)", OwnedShardCount, Options.ShardCount, _members.Count);
             _background.Add(Task.Run(() => LoopAsync("leases", Options.LeaseRenewInterval, LeaseRoundAsync)));
