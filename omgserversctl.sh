@@ -140,6 +140,7 @@ cluster undrain| ./omgserversctl.sh cluster undrain <node-id> [--url URL]  let t
 cluster|   URL: the API of any node, called from that node's machine (the endpoints answer loopback callers only);|
 cluster|   default $OMGSERVERSCTL_CLUSTER_URL, else http://127.0.0.1:8080|
 developer createImage| ./omgserversctl.sh developer createImage <tenant> <version> <qualifier> <image_id>|qualifier:UNIVERSAL,LOBBY,MATCH;produces:IMAGE
+developer getMatchmakerDetails| ./omgserversctl.sh developer getMatchmakerDetails <tenant> <matchmaker>|
 environment useDemoServer| ./omgserversctl.sh environment useDemoServer|produces:ENVIRONMENT_NAME,SERVICE_URL
 environment useLocalServer| ./omgserversctl.sh environment useLocalServer|produces:ENVIRONMENT_NAME,SERVICE_URL
 TABLE
@@ -798,6 +799,17 @@ developer_deleteMatchmaker() {
   say "Using matchmaker, MATCHMAKER_ID=$1"
   post developer delete-matchmaker "$(temp_file developer-delete-matchmaker "$1")" "$(jobj matchmaker_id "$(jstr "$1")")"
   say_deleted Matchmaker "MATCHMAKER_ID=$1"
+}
+
+# Ours: a matchmaker's queue per mode, its matches (status, players per group) and its latest refused requests.
+developer_getMatchmakerDetails() {
+  need "developer getMatchmakerDetails" 2 "$@"
+  require_environment
+  say "Using tenant, TENANT=$1"
+  say "Using matchmaker, MATCHMAKER_ID=$2"
+  post developer get-matchmaker-details "$(temp_file developer-get-matchmaker-details "$1" "$2")" \
+    "$(jobj tenant "$(jstr "$1")" matchmaker_id "$(jstr "$2")")"
+  show_details
 }
 
 # --- embedded: the server of this checkout, started in the background ----------------------------------

@@ -9,20 +9,26 @@ namespace OmgServers.Samples.Lobby;
 /// <list type="bullet">
 /// <item>ADD_CLIENT: RESPOND_CLIENT <c>{"text":"welcome"}</c> (<c>{"text":"match"}</c> in a match runtime), with
 /// <c>"profile": p</c> added when the player's profile <c>p</c> is not <c>{}</c>.</item>
-/// <item>ADD_MATCH_CLIENT: RESPOND_CLIENT <c>{"text":"match"}</c>, with the profile as for ADD_CLIENT.</item>
+/// <item>ADD_MATCH_CLIENT: RESPOND_CLIENT <c>{"text":"match"}</c>, with the profile as for ADD_CLIENT; the client's
+/// group is remembered until its DELETE_CLIENT.</item>
 /// <item>HANDLE_MESSAGE with an object (or a string holding one, as the Defold SDK sends <c>data</c>), for each key
 /// present, in this order: <c>echo</c> → RESPOND_CLIENT <c>{"echo": x}</c>; <c>broadcast</c> → BROADCAST_MESSAGE
 /// <c>{"broadcast": x}</c>; <c>multicast: {"clients": [ids], "message": x}</c> → MULTICAST_MESSAGE
 /// <c>{"multicast": x}</c> to those clients; <c>matchmake</c> (a mode name) → REQUEST_MATCHMAKING; <c>profile</c> →
-/// SET_PROFILE; <c>kick: true</c> → KICK_CLIENT; <c>upgrade: true</c> → UPGRADE_CONNECTION; <c>stop: true</c> in a
-/// match → STOP_MATCHMAKING; <c>exit: true</c> → the process exits at once with code 1, without sending what is
-/// queued (a crash, for tests). Anything else is logged and ignored.</item>
+/// SET_PROFILE; <c>whoami: true</c> → RESPOND_CLIENT <c>{"whoami": {"runtime": "LOBBY"|"MATCH", "group": g}}</c>
+/// (g: the client's group from ADD_MATCH_CLIENT, null in a lobby); <c>kick: true</c> → KICK_CLIENT;
+/// <c>upgrade: true</c> → UPGRADE_CONNECTION; <c>stop: true</c> in a match → STOP_MATCHMAKING; <c>exit: true</c> →
+/// the process exits at once with code 1, without sending what is queued (a crash, for tests). Anything else is
+/// logged and ignored.</item>
 /// </list>
 /// </summary>
 /// <param name="exit">Ends the process with a code; <see cref="Environment.Exit"/> unless a test hosts the game in-process.</param>
 public sealed class LobbyGame(TextWriter log, Action<int>? exit = null) : OmgRuntimeHandler
 {
     private readonly Action<int> _exit = exit ?? Environment.Exit;
+
+    /// <summary>The group of each client ADD_MATCH_CLIENT brought, until its DELETE_CLIENT (commands are handled one at a time).</summary>
+    private readonly Dictionary<long, string> _groups = [];
 
     protected override ValueTask OnInitRuntimeAsync(OmgRuntimeClient runtime, RuntimeConfig config, CancellationToken ct)
     {
@@ -45,6 +51,7 @@ public sealed class LobbyGame(TextWriter log, Action<int>? exit = null) : OmgRun
     protected override ValueTask OnAddMatchClientAsync(OmgRuntimeClient runtime, AddMatchClientBody body, CancellationToken ct)
     {
         runtime.RespondClient(body.ClientId, Greeting("match", body.Profile));
+        _groups[body.ClientId] = body.GroupName;
         Log($"ADD_MATCH_CLIENT client {body.ClientId} group {body.GroupName} -> RESPOND_CLIENT text=match");
         return ValueTask.CompletedTask;
     }
@@ -61,6 +68,7 @@ public sealed class LobbyGame(TextWriter log, Action<int>? exit = null) : OmgRun
 
     protected override ValueTask OnDeleteClientAsync(OmgRuntimeClient runtime, DeleteClientBody body, CancellationToken ct)
     {
+        _groups.Remove(body.ClientId);
         Log($"DELETE_CLIENT client {body.ClientId}");
         return ValueTask.CompletedTask;
     }
@@ -101,6 +109,15 @@ public sealed class LobbyGame(TextWriter log, Action<int>? exit = null) : OmgRun
             {
                 runtime.SetProfile(body.ClientId, profile);
                 reactions.Add("SET_PROFILE");
+            }
+            if (IsTrue(message, "whoami"))
+            {
+                var group = _groups.GetValueOrDefault(body.ClientId);
+                runtime.RespondClient(body.ClientId, new Dictionary<string, object>
+                {
+                    ["whoami"] = new Dictionary<string, string?> { ["runtime"] = runtime.Qualifier.ToString(), ["group"] = group },
+                });
+                reactions.Add($"RESPOND_CLIENT whoami group={group ?? "none"}");
             }
             if (IsTrue(message, "kick"))
             {

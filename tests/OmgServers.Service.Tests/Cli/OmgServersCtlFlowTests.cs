@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using FluentAssertions;
+using OmgServers.Service.Tests.Infrastructure;
 using Xunit;
 using static OmgServers.Service.Tests.Cli.CliFixture;
 
@@ -119,6 +120,26 @@ public sealed class OmgServersCtlFlowTests(CliFixture f) : IClassFixture<CliFixt
         deployment.GetProperty("version_id").GetString().Should().Be(versionId);
         var deploymentDetails = JsonOutput(await OkAsync(dir, "developer", "getDeploymentDetails", tenantAlias, deploymentId)).GetProperty("details");
         JsonSerializer.Serialize(deploymentDetails.GetProperty("deployment")).Should().Be(JsonSerializer.Serialize(deployment));
+
+        // Ours: the deployment's matchmaker, as getMatchmakerDetails shows it (its ref appears once the deployment has started).
+        string? matchmakerId = null;
+        (await Eventually.TrueAsync(async () =>
+        {
+            var refs = JsonOutput(await OkAsync(dir, "developer", "getDeploymentDetails", tenantAlias, deploymentId)).GetProperty("details").GetProperty("matchmaker_refs");
+            matchmakerId = refs.GetArrayLength() == 0 ? null : refs[0].GetProperty("matchmaker_id").GetString();
+            return matchmakerId is not null;
+        }, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(200))).Should().BeTrue("the deployment lists its matchmaker");
+        var matchmakerOutput = await OkAsync(dir, "developer", "getMatchmakerDetails", tenantAlias, matchmakerId!);
+        matchmakerOutput.Output.Should().Contain($"Using matchmaker, MATCHMAKER_ID={matchmakerId}");
+        var matchmaker = JsonOutput(matchmakerOutput).GetProperty("details");
+        matchmaker.GetProperty("id").GetString().Should().Be(matchmakerId);
+        matchmaker.GetProperty("deployment_id").GetString().Should().Be(deploymentId);
+        JsonSerializer.Serialize(matchmaker.GetProperty("queues")).Should().Be("""[{"mode":"death-match","waiting":0,"unsatisfiable":null}]""");
+        matchmaker.GetProperty("matches").GetArrayLength().Should().Be(0);
+        matchmaker.GetProperty("refused").GetArrayLength().Should().Be(0);
+        var unknown = await CtlAsync(dir, "developer", "getMatchmakerDetails", tenantAlias, "12345");
+        unknown.ExitCode.Should().Be(1, unknown.ToString());
+        unknown.Errors.Should().Contain("ERROR: Operation was failed, HTTP_CODE=404").And.Contain("OBJECT_NOT_FOUND");
 
         // The server agrees, asked directly with the CLI's developer token.
         var overHttp = await f.PostAsync(Entry + "/developer/request/get-stage-details",

@@ -84,6 +84,7 @@ public sealed class OmgServersCtlRequestTests : IAsyncLifetime
         " ./omgserversctl.sh cluster drain <node-id> [--url URL]",
         " ./omgserversctl.sh cluster undrain <node-id> [--url URL]",
         " ./omgserversctl.sh developer createImage <tenant> <version> <qualifier> <image_id>",
+        " ./omgserversctl.sh developer getMatchmakerDetails <tenant> <matchmaker>",
         " ./omgserversctl.sh environment useDemoServer",
         " ./omgserversctl.sh environment useLocalServer",
     ];
@@ -156,6 +157,7 @@ public sealed class OmgServersCtlRequestTests : IAsyncLifetime
         { "developer deleteLobby 33", "developer/request/delete-lobby", """{"lobby_id": "33"}""", "dev" },
         { "developer createMatchmakerRequest t 22", "developer/request/create-matchmaker-request", """{"tenant": "t", "deployment_id": "22"}""", "dev" },
         { "developer deleteMatchmaker 44", "developer/request/delete-matchmaker", """{"matchmaker_id": "44"}""", "dev" },
+        { "developer getMatchmakerDetails t 44", "developer/request/get-matchmaker-details", """{"tenant": "t", "matchmaker_id": "44"}""", "dev" },
     };
 
     [Theory]
@@ -288,6 +290,7 @@ public sealed class OmgServersCtlRequestTests : IAsyncLifetime
                      ("admin useCredentials admin", " ./omgserversctl.sh admin useCredentials <user> <password>"),
                      ("environment useEnvironment name", " ./omgserversctl.sh environment useEnvironment <name> <service_url>"),
                      ("developer createImage t 11 UNIVERSAL", " ./omgserversctl.sh developer createImage <tenant> <version> <qualifier> <image_id>"),
+                     ("developer getMatchmakerDetails t", " ./omgserversctl.sh developer getMatchmakerDetails <tenant> <matchmaker>"),
                  })
         {
             var result = await CtlAsync(dir, arguments.Split(' '));

@@ -164,9 +164,10 @@ public sealed class LobbyBackend : IAsyncDisposable
 
     /// <summary>
     /// A tenant, a developer with PROJECT_MANAGER and TENANT_VIEWER in it, a project, and a version of the sample lobby
-    /// (its version.json, image <see cref="ImageId"/>) deployed on the project's stage.
+    /// (its version.json unless <paramref name="config"/> is given, image <see cref="ImageId"/>) deployed on the
+    /// project's stage.
     /// </summary>
-    public async Task<Game> NewGameAsync()
+    public async Task<Game> NewGameAsync(JsonElement? config = null)
     {
         var tenantId = (await SupportAsync("create-tenant", new { })).Ok().Id("id");
         var created = (await SupportAsync("create-developer", new { })).Ok();
@@ -177,14 +178,18 @@ public sealed class LobbyBackend : IAsyncDisposable
         (await SupportAsync("create-tenant-permissions", new { tenant = tenantId.ToString(), user_id = userId, permissions_to_create = new[] { "PROJECT_MANAGER", "TENANT_VIEWER" } })).Ok();
         var project = (await DevAsync(developer, "create-project", new { tenant = tenantId.ToString() })).Ok();
         var game = new Game(tenantId, project.Id("project_id"), project.Id("stage_id"), 0, 0, developer);
-        return await DeployNewVersionAsync(game);
+        return await DeployNewVersionAsync(game, config);
     }
 
-    /// <summary>One more version of the sample, deployed on the game's stage (it replaces the previous deployment, contract 5.8).</summary>
-    public async Task<Game> DeployNewVersionAsync(Game game)
+    /// <summary>
+    /// One more version of the sample (with <paramref name="config"/>, else the sample's version.json), deployed on the
+    /// game's stage (it replaces the previous deployment, contract 5.8).
+    /// </summary>
+    public async Task<Game> DeployNewVersionAsync(Game game, JsonElement? config = null)
     {
         var tenant = game.TenantId.ToString();
-        var versionId = (await DevAsync(game.Developer, "create-version", new { tenant, project = game.ProjectId.ToString(), config = SampleVersionConfig })).Ok().Id("version_id");
+        var versionId = (await DevAsync(game.Developer, "create-version", new { tenant, project = game.ProjectId.ToString(), config = config ?? SampleVersionConfig }))
+            .Ok().Id("version_id");
         (await DevAsync(game.Developer, "create-image", new { tenant, version_id = versionId, qualifier = "UNIVERSAL", image_id = ImageId })).Ok();
         var deploymentId = (await DevAsync(game.Developer, "deploy-version",
             new { tenant, project = game.ProjectId.ToString(), stage = game.StageId.ToString(), version_id = versionId })).Ok().Id("deployment_id");
@@ -242,6 +247,27 @@ public sealed class LobbyBackend : IAsyncDisposable
             }
         }
         return false;
+    }
+
+    /// <summary>
+    /// What one runtime's process has printed so far (its output.log, rotated part first), or "" when the process host
+    /// keeps no log for it (not started yet, or removed with the runtime).
+    /// </summary>
+    public string RuntimeOutput(long runtimeId)
+    {
+        try
+        {
+            if (!Directory.Exists(_directory)) return "";
+            var runtime = Directory.EnumerateDirectories(_directory, runtimeId.ToString(), SearchOption.AllDirectories).FirstOrDefault();
+            if (runtime is null) return "";
+            var rotated = Path.Combine(runtime, "output.log.1");
+            var log = Path.Combine(runtime, "output.log");
+            return (File.Exists(rotated) ? File.ReadAllText(rotated) : "") + (File.Exists(log) ? File.ReadAllText(log) : "");
+        }
+        catch (IOException)
+        {
+            return ""; // removed meanwhile
+        }
     }
 
     /// <summary>The service's output and the tail of every runtime's output, for failure messages.</summary>
