@@ -88,7 +88,7 @@ public sealed class ClientEntity(GameOptions options) : PersistentEntity<ClientS
     public const string TypeName = "client";
     private const string InactivityReminder = "inactivity";
 
-    /// <summary>Outgoing messages a client without a runtime may have waiting; beyond it the call is refused (503, retry later).</summary>
+    /// <summary>Outgoing messages a client without a runtime may keep; more are dropped (and logged).</summary>
     public const int MaxPendingOutgoing = 100;
 
     private DateTimeOffset _lastActivity;
@@ -226,7 +226,8 @@ public sealed class ClientEntity(GameOptions options) : PersistentEntity<ClientS
         };
         if (State.PendingOutgoing.Count > 0)
         {
-            Deliver(RuntimeEntity.Address(assign.RuntimeId), new RuntimeCommands.HandleMessages(ClientId, State.PendingOutgoing.ToArray()));
+            // The batch id (this write's position) lets the runtime drop a redelivered copy.
+            Deliver(RuntimeEntity.Address(assign.RuntimeId), new RuntimeCommands.HandleMessages(ClientId, State.PendingOutgoing.ToArray(), LastSequenceNr + 1));
             events.Add(new ClientEvents.OutgoingForwarded(assign.RuntimeId));
         }
         await PersistAsync(events);

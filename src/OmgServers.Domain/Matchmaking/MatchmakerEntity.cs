@@ -247,6 +247,7 @@ public sealed class MatchmakerEntity(SnowflakeIds ids) : PersistentEntity<Matchm
         }
         if (State.Deleted) return;
         var now = DateTimeOffset.UtcNow;
+        if (State.Refused.Any(r => r.ClientId == request.ClientId && r.Mode == request.Mode)) return; // refused already (or a redelivery)
         if (!Modes.TryGetValue(request.Mode, out var mode))
         {
             Context.Logger.LogWarning("matchmaker {Matchmaker}: client {Client} asked for mode '{Mode}', which the version does not have", Context.Id, request.ClientId, request.Mode);

@@ -281,17 +281,20 @@ public sealed class RuntimeEntity(GameOptions options, IRuntimeLauncher launcher
             return new RuntimeRejected(Qualifier.SERVICE_UNAVAILABLE, 503);
         }
         var now = DateTimeOffset.UtcNow;
-        if (!State.Clients.ContainsKey(handle.ClientId))
+        if (!State.Clients.TryGetValue(handle.ClientId, out var client))
         {
             // The player's call can overtake the client's ADD_CLIENT (both follow its assignment): keep the messages until
             // it arrives, a bounded number for a bounded time; a client that never arrives (it moved on) loses them.
             var early = State.Early.GetValueOrDefault(handle.ClientId);
+            if (handle.BatchId != 0 && early is not null && handle.BatchId <= early.LastBatchId) return RuntimeAck.Instance; // a redelivery
             var room = MaxEarlyMessages - (early?.Messages.Count ?? 0);
             if (room <= 0 || (early is not null && now - early.Since > EarlyMessagesLifetime)) return RuntimeAck.Instance;
-            await PersistAsync(new RuntimeEvents.EarlyMessagesKept(handle.ClientId, handle.Messages.Take(room).ToArray(), now));
+            await PersistAsync(new RuntimeEvents.EarlyMessagesKept(handle.ClientId, handle.Messages.Take(room).ToArray(), now, handle.BatchId));
             return RuntimeAck.Instance;
         }
-        await PersistAsync(new RuntimeEvents.CommandsAdded(HandleMessageCommands(handle.ClientId, handle.Messages, now)));
+        if (handle.BatchId != 0 && handle.BatchId <= client.LastBatchId) return RuntimeAck.Instance; // a redelivery of a batch already added
+        object added = new RuntimeEvents.CommandsAdded(HandleMessageCommands(handle.ClientId, handle.Messages, now));
+        await PersistAsync(handle.BatchId == 0 ? [added] : [added, new RuntimeEvents.ClientBatchSeen(handle.ClientId, handle.BatchId)]);
         return RuntimeAck.Instance;
     }
 
@@ -414,6 +417,7 @@ public sealed class RuntimeEntity(GameOptions options, IRuntimeLauncher launcher
         .Event<RuntimeEvents.ClientRemoved>("runtime.client-removed")
         .Event<RuntimeEvents.EarlyMessagesKept>("runtime.early-messages-kept")
         .Event<RuntimeEvents.EarlyMessagesDropped>("runtime.early-messages-dropped")
+        .Event<RuntimeEvents.ClientBatchSeen>("runtime.client-batch-seen")
         .Event<RuntimeEvents.PasswordSet>("runtime.password-set")
         .Event<RuntimeEvents.InactivityDetected>("runtime.inactivity-detected")
         .Event<RuntimeEvents.Deleted>("runtime.deleted")

@@ -26,7 +26,9 @@ public static class RuntimeCommands
 
     /// <summary>Players' messages as <c>HANDLE_MESSAGE</c> commands. Replies <see cref="RuntimeAck"/> (also when dropped because the
     /// client is not assigned here) or <see cref="RuntimeRejected"/> (503: too many unacknowledged commands).</summary>
-    public sealed record HandleMessages(long ClientId, IReadOnlyList<JsonElement> Messages);
+    /// <paramref name="BatchId"/>: set by a client forwarding its kept messages (reliable delivery): a batch id not above the last one
+    /// seen for the client is a redelivery and is not added again. 0 (a player's call): no de-duplication, at-least-once.
+    public sealed record HandleMessages(long ClientId, IReadOnlyList<JsonElement> Messages, long BatchId = 0);
 
     /// <summary>The runtime's own interchange. <paramref name="UpgradeTokens"/>: a player WS token per client id of an
     /// <c>UPGRADE_CONNECTION</c> (the edge signs them). Replies <see cref="RuntimeInterchangeReply"/> or <see cref="RuntimeRejected"/>.</summary>
@@ -72,17 +74,18 @@ public static class RuntimeEvents
     public sealed record ClientAdded(long ClientId, long UserId, string? GroupName, long MatchmakerId = 0);
     public sealed record ClientRemoved(long ClientId);
     /// <summary>Messages of a client whose ADD_CLIENT has not arrived yet; they follow it.</summary>
-    public sealed record EarlyMessagesKept(long ClientId, JsonElement[] Messages, DateTimeOffset At);
+    public sealed record EarlyMessagesKept(long ClientId, JsonElement[] Messages, DateTimeOffset At, long BatchId = 0);
+    public sealed record ClientBatchSeen(long ClientId, long BatchId);
     public sealed record EarlyMessagesDropped(long ClientId);
     public sealed record PasswordSet(string Hash);
     public sealed record InactivityDetected(string Reason, DateTimeOffset At);
     public sealed record Deleted(DateTimeOffset At);
 }
 
-public sealed record AssignedClient(long UserId, string? GroupName, long MatchmakerId);
+public sealed record AssignedClient(long UserId, string? GroupName, long MatchmakerId, long LastBatchId = 0);
 
 /// <summary>Messages that reached the runtime before the client's ADD_CLIENT (the player's call and the client's own delivery race).</summary>
-public sealed record EarlyMessages(ImmutableList<JsonElement> Messages, DateTimeOffset Since);
+public sealed record EarlyMessages(ImmutableList<JsonElement> Messages, DateTimeOffset Since, long LastBatchId = 0);
 
 public sealed record RuntimeState(
     bool Exists, long RuntimeId, RuntimeQualifier Qualifier, long TenantId, long ProjectId, long StageId, long VersionId, long DeploymentId,
@@ -108,12 +111,20 @@ public sealed record RuntimeState(
             LastCommandId = Math.Max(LastCommandId, a.Commands.Length == 0 ? 0 : a.Commands.Max(c => c.Id)),
         },
         RuntimeEvents.CommandsConsumed c => this with { Commands = Commands.RemoveRange(c.Ids) },
-        RuntimeEvents.ClientAdded a => this with { Clients = Clients.SetItem(a.ClientId, new AssignedClient(a.UserId, a.GroupName, a.MatchmakerId)), Early = Early.Remove(a.ClientId) },
+        RuntimeEvents.ClientAdded a => this with
+        {
+            Clients = Clients.SetItem(a.ClientId, new AssignedClient(a.UserId, a.GroupName, a.MatchmakerId, Early.GetValueOrDefault(a.ClientId)?.LastBatchId ?? 0)),
+            Early = Early.Remove(a.ClientId),
+        },
         RuntimeEvents.EarlyMessagesKept k => this with
         {
             Early = Early.SetItem(k.ClientId, Early.TryGetValue(k.ClientId, out var early)
-                ? early with { Messages = early.Messages.AddRange(k.Messages) }
-                : new EarlyMessages([.. k.Messages], k.At)),
+                ? early with { Messages = early.Messages.AddRange(k.Messages), LastBatchId = Math.Max(early.LastBatchId, k.BatchId) }
+                : new EarlyMessages([.. k.Messages], k.At, k.BatchId)),
+        },
+        RuntimeEvents.ClientBatchSeen b => this with
+        {
+            Clients = Clients.TryGetValue(b.ClientId, out var seen) ? Clients.SetItem(b.ClientId, seen with { LastBatchId = Math.Max(seen.LastBatchId, b.BatchId) }) : Clients,
         },
         RuntimeEvents.EarlyMessagesDropped d => this with { Early = Early.Remove(d.ClientId) },
         RuntimeEvents.ClientRemoved r => this with { Clients = Clients.Remove(r.ClientId) },
