@@ -139,7 +139,8 @@ public sealed class PlayerClientTests : IAsyncLifetime
         // Idle from the start: waits of 100, 200, 400, 800, 1000, 1000 ms.
         await Eventually.WaitAsync(() => _server.CallsTo(ApiPaths.PlayerInterchange).Count >= 7, "seven idle interchanges");
         var idle = Gaps(_server.CallsTo(ApiPaths.PlayerInterchange).Take(7).ToList());
-        idle[0].Should().BeLessThan(TimeSpan.FromMilliseconds(400), "the first wait is the minimum");
+        // Compared with each other, not with the clock alone: a loaded machine adds its own delay to every gap.
+        idle[0].Should().BeLessThan(idle[4] * 0.6, "the first wait is the minimum, far below the maximum");
         idle[2].Should().BeGreaterThan(TimeSpan.FromMilliseconds(300), "it doubles per idle call");
         foreach (var atMax in idle.Skip(4))
         {
@@ -155,7 +156,7 @@ public sealed class PlayerClientTests : IAsyncLifetime
 
         var after = _server.CallsTo(ApiPaths.PlayerInterchange).SkipWhile(c => !c.Returned.Contains(id)).Take(4).ToList();
         var reset = Gaps(after);
-        reset[0].Should().BeLessThan(TimeSpan.FromMilliseconds(400), "traffic resets the wait to the minimum");
+        reset[0].Should().BeLessThan(idle[4] * 0.6, "traffic resets the wait to the minimum");
         reset[2].Should().BeGreaterThan(reset[0], "and it grows again when idle");
     }
 
