@@ -22,6 +22,9 @@ public static class MatchmakerCommands
     /// <summary>From a lobby or match runtime: <c>REQUEST_MATCHMAKING</c> for one of its clients.</summary>
     public sealed record Request(long ClientId, long UserId, string Mode);
 
+    /// <summary>The <c>REQUEST_MATCHMAKING</c>s of one runtime interchange for this matchmaker: one write for all of them.</summary>
+    public sealed record Requests(IReadOnlyList<Request> Items);
+
     /// <summary>From a match runtime: <c>STOP_MATCHMAKING</c>, no newcomers.</summary>
     public sealed record CloseMatch(long MatchId);
 
@@ -184,7 +187,11 @@ public sealed class MatchmakerEntity(SnowflakeIds ids) : PersistentEntity<Matchm
                 return null;
 
             case MatchmakerCommands.Request request:
-                await RequestAsync(request);
+                await RequestsAsync([request]);
+                return null;
+
+            case MatchmakerCommands.Requests requests:
+                await RequestsAsync(requests.Items);
                 return null;
 
             case RunStep:
@@ -238,7 +245,7 @@ public sealed class MatchmakerEntity(SnowflakeIds ids) : PersistentEntity<Matchm
         }
     }
 
-    private async Task RequestAsync(MatchmakerCommands.Request request)
+    private async Task RequestsAsync(IReadOnlyList<MatchmakerCommands.Request> requests)
     {
         if (!State.Started)
         {
@@ -247,22 +254,34 @@ public sealed class MatchmakerEntity(SnowflakeIds ids) : PersistentEntity<Matchm
         }
         if (State.Deleted) return;
         var now = DateTimeOffset.UtcNow;
-        if (State.Refused.Any(r => r.ClientId == request.ClientId && r.Mode == request.Mode)) return; // refused already (or a redelivery)
-        if (!Modes.TryGetValue(request.Mode, out var mode))
+        var events = new List<object>(requests.Count);
+        var waiting = State.Waiting.Select(w => w.ClientId).ToHashSet();
+        var playing = State.Matches.Values.SelectMany(m => m.Players.Keys).ToHashSet();
+        var refused = State.Refused.Select(r => (r.ClientId, r.Mode)).ToHashSet();
+        foreach (var request in requests)
         {
-            Context.Logger.LogWarning("matchmaker {Matchmaker}: client {Client} asked for mode '{Mode}', which the version does not have", Context.Id, request.ClientId, request.Mode);
-            await PersistAsync(new MatchmakerEvents.RequestRefused(request.ClientId, request.Mode, "the version has no such mode", now));
-            return;
+            if (refused.Contains((request.ClientId, request.Mode))) continue; // refused already (or a redelivery)
+            if (!Modes.TryGetValue(request.Mode, out var mode))
+            {
+                Context.Logger.LogWarning("matchmaker {Matchmaker}: client {Client} asked for mode '{Mode}', which the version does not have", Context.Id, request.ClientId, request.Mode);
+                events.Add(new MatchmakerEvents.RequestRefused(request.ClientId, request.Mode, "the version has no such mode", now));
+                refused.Add((request.ClientId, request.Mode));
+                continue;
+            }
+            if (waiting.Contains(request.ClientId) || playing.Contains(request.ClientId)) continue; // one request per client
+            if (MatchingStep.WhyUnsatisfiable(mode) is { } why)
+            {
+                Context.Logger.LogWarning("matchmaker {Matchmaker}: mode '{Mode}' can never form a match: {Why}", Context.Id, request.Mode, why);
+                events.Add(new MatchmakerEvents.RequestRefused(request.ClientId, request.Mode, why, now));
+                refused.Add((request.ClientId, request.Mode));
+                continue;
+            }
+            events.Add(new MatchmakerEvents.RequestAdded(request.ClientId, request.UserId, request.Mode, now));
+            waiting.Add(request.ClientId);
         }
-        if (State.Waiting.Any(w => w.ClientId == request.ClientId) || State.Matches.Values.Any(m => m.Players.ContainsKey(request.ClientId))) return;
-        if (MatchingStep.WhyUnsatisfiable(mode) is { } why)
-        {
-            Context.Logger.LogWarning("matchmaker {Matchmaker}: mode '{Mode}' can never form a match: {Why}", Context.Id, request.Mode, why);
-            await PersistAsync(new MatchmakerEvents.RequestRefused(request.ClientId, request.Mode, why, now));
-            return;
-        }
-        await PersistAsync(new MatchmakerEvents.RequestAdded(request.ClientId, request.UserId, request.Mode, now));
-        if (!Context.Timers.IsActive(StepTimer)) Context.Timers.StartSingle(StepTimer, RunStep.Instance, StepDelay);
+        if (events.Count == 0) return;
+        await PersistAsync(events);
+        if (!State.Waiting.IsEmpty && !Context.Timers.IsActive(StepTimer)) Context.Timers.StartSingle(StepTimer, RunStep.Instance, StepDelay);
     }
 
     /// <summary>One matching step over every mode with waiting clients; all of it in one write.</summary>
@@ -354,7 +373,7 @@ public sealed class MatchmakerEntity(SnowflakeIds ids) : PersistentEntity<Matchm
 
     // Requests and departures come from many runtimes and are idempotent by this state.
     protected override bool RecordsDelivery(object message) =>
-        message is not (MatchmakerCommands.Request or MatchmakerCommands.PlayerLeft or MatchmakerCommands.Kick);
+        message is not (MatchmakerCommands.Request or MatchmakerCommands.Requests or MatchmakerCommands.PlayerLeft or MatchmakerCommands.Kick);
 
     private sealed class RunStep
     {
@@ -375,6 +394,7 @@ public sealed class MatchmakerEntity(SnowflakeIds ids) : PersistentEntity<Matchm
         .Event<MatchmakerEvents.Deleted>("matchmaker.deleted")
         .Message<MatchmakerCommands.Start>("matchmaker.start")
         .Message<MatchmakerCommands.Request>("matchmaker.request")
+        .Message<MatchmakerCommands.Requests>("matchmaker.requests")
         .Message<MatchmakerCommands.CloseMatch>("matchmaker.close-match")
         .Message<MatchmakerCommands.Kick>("matchmaker.kick")
         .Message<MatchmakerCommands.PlayerLeft>("matchmaker.player-left")

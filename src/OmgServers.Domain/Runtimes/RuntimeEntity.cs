@@ -32,6 +32,7 @@ public sealed class RuntimeEntity(GameOptions options, IRuntimeLauncher launcher
     private const string InactivityReminder = "inactivity";
 
     private DateTimeOffset _lastActivity;
+    private Dictionary<long, List<MatchmakerCommands.Request>>? _matchmaking;
 
     public static EntityAddress Address(long runtimeId) => new(TypeName, runtimeId.ToString(CultureInfo.InvariantCulture));
 
@@ -180,6 +181,12 @@ public sealed class RuntimeEntity(GameOptions options, IRuntimeLauncher launcher
                 Context.Logger.LogWarning("runtime {Runtime}: {Qualifier} skipped: {Reason}", Context.Id, command.Qualifier, ex.Message);
             }
         }
+        if (_matchmaking is { Count: > 0 })
+        {
+            foreach (var (matchmakerId, batch) in _matchmaking)
+                Deliver(MatchmakerEntity.Address(matchmakerId), batch.Count == 1 ? batch[0] : new MatchmakerCommands.Requests(batch));
+            _matchmaking.Clear();
+        }
         if (events.Count > 0) await PersistAsync(events);
         return new RuntimeInterchangeReply(State.Commands.Values.ToList());
     }
@@ -243,7 +250,10 @@ public sealed class RuntimeEntity(GameOptions options, IRuntimeLauncher launcher
                 var client = RequireAssigned(body.ClientId);
                 if (string.IsNullOrWhiteSpace(body.Mode) || body.Mode.Length > 64) throw new CommandFailedException("mode must be 1 to 64 characters");
                 if (client.MatchmakerId == 0) throw new CommandFailedException($"client {body.ClientId} has no matchmaker");
-                Deliver(MatchmakerEntity.Address(client.MatchmakerId), new MatchmakerCommands.Request(body.ClientId, client.UserId, body.Mode));
+                // Gathered per matchmaker and sent once per interchange: one delivery and one write for a tick's requests.
+                _matchmaking ??= new();
+                if (!_matchmaking.TryGetValue(client.MatchmakerId, out var batch)) _matchmaking[client.MatchmakerId] = batch = [];
+                batch.Add(new MatchmakerCommands.Request(body.ClientId, client.UserId, body.Mode));
                 break;
             }
             case OutgoingCommandQualifier.STOP_MATCHMAKING:
