@@ -60,6 +60,8 @@ public static class MatchmakerEvents
     public sealed record RequestRefused(long ClientId, string Mode, string Reason, DateTimeOffset At);
     public sealed record MatchCreated(long MatchId, long RuntimeId, string Mode, DateTimeOffset At);
     public sealed record PlayerPlaced(long MatchId, long ClientId, long UserId, string Group);
+    /// <summary>These clients stop waiting (placed by the step): one event per step, so a step costs O(waiting) once.</summary>
+    public sealed record RequestsTaken(long[] ClientIds);
     public sealed record PlayerRemoved(long MatchId, long ClientId, DateTimeOffset At);
     public sealed record MatchClosed(long MatchId);
     public sealed record MatchDeleted(long MatchId);
@@ -94,9 +96,9 @@ public sealed record MatchmakerState(
             Refused = (Refused.Count >= RefusalsKept ? Refused.RemoveAt(0) : Refused).Add(new MatchmakerView.Refusal(r.Mode, r.ClientId, r.Reason, r.At)),
         },
         MatchmakerEvents.MatchCreated m => this with { Matches = Matches.SetItem(m.MatchId, new MatchRecord(m.RuntimeId, m.Mode, true, m.At, null, ImmutableDictionary<long, MatchPlayer>.Empty)) },
+        MatchmakerEvents.RequestsTaken t => this with { Waiting = t.ClientIds.ToHashSet() is var taken ? Waiting.RemoveAll(w => taken.Contains(w.ClientId)) : Waiting },
         MatchmakerEvents.PlayerPlaced p => this with
         {
-            Waiting = Waiting.RemoveAll(w => w.ClientId == p.ClientId),
             Matches = Matches.TryGetValue(p.MatchId, out var match)
                 ? Matches.SetItem(p.MatchId, match with { Players = match.Players.SetItem(p.ClientId, new MatchPlayer(p.UserId, p.Group)), EmptySince = null })
                 : Matches,
@@ -162,6 +164,8 @@ public sealed class MatchmakerEntity(SnowflakeIds ids) : PersistentEntity<Matchm
     private long MatchmakerId => long.Parse(Context.Id, CultureInfo.InvariantCulture);
 
     private IReadOnlyDictionary<string, ModeRule>? _modes;
+    private HashSet<long>? _waitingIds;
+    private HashSet<long>? _playingIds;
     private IReadOnlyDictionary<string, ModeRule> Modes => _modes ??= State.Modes();
 
     protected override MatchmakerState CreateInitialState() => MatchmakerState.Empty;
@@ -199,19 +203,23 @@ public sealed class MatchmakerEntity(SnowflakeIds ids) : PersistentEntity<Matchm
                 return null;
 
             case MatchmakerCommands.CloseMatch close:
+                _playingIds = null;
                 if (State.Matches.TryGetValue(close.MatchId, out var toClose) && toClose.Open)
                     await PersistAsync(new MatchmakerEvents.MatchClosed(close.MatchId));
                 return null;
 
             case MatchmakerCommands.Kick kick:
+                _playingIds = null;
                 await RemovePlayerAsync(kick.MatchId, kick.ClientId, backToLobby: true);
                 return null;
 
             case MatchmakerCommands.PlayerLeft left:
+                _playingIds = null;
                 await RemovePlayerAsync(left.MatchId, left.ClientId, backToLobby: false);
                 return null;
 
             case MatchmakerCommands.MatchRuntimeFailed failed:
+                _playingIds = null;
                 if (State.Matches.TryGetValue(failed.MatchId, out var failedMatch) && failedMatch.RuntimeId == failed.RuntimeId)
                 {
                     Context.Logger.LogWarning("matchmaker {Matchmaker}: match {Match} (runtime {Runtime}) failed; its {Count} players go back to a lobby",
@@ -221,6 +229,7 @@ public sealed class MatchmakerEntity(SnowflakeIds ids) : PersistentEntity<Matchm
                 return null;
 
             case MatchmakerCommands.Delete delete:
+                _waitingIds = _playingIds = null;
                 if (!State.Started || State.Deleted) return new DeletedResponse(false);
                 // A developer's delete (no reason) sends the players of its matches back to a lobby and tells the deployment;
                 // the deployment's own deletion disconnects them.
@@ -234,6 +243,7 @@ public sealed class MatchmakerEntity(SnowflakeIds ids) : PersistentEntity<Matchm
                 return new DeletedResponse(true);
 
             case ReminderFired { Name: EmptyMatchesReminder }:
+                _playingIds = null;
                 await DeleteEmptyMatchesAsync();
                 return null;
 
@@ -255,8 +265,11 @@ public sealed class MatchmakerEntity(SnowflakeIds ids) : PersistentEntity<Matchm
         if (State.Deleted) return;
         var now = DateTimeOffset.UtcNow;
         var events = new List<object>(requests.Count);
-        var waiting = State.Waiting.Select(w => w.ClientId).ToHashSet();
-        var playing = State.Matches.Values.SelectMany(m => m.Players.Keys).ToHashSet();
+        // Who waits or plays, kept in memory between requests (rebuilt after any other change): a request costs O(1)
+        // however many wait.
+        var waiting = _waitingIds ??= State.Waiting.Select(w => w.ClientId).ToHashSet();
+        var playing = _playingIds ??= State.Matches.Values.SelectMany(m => m.Players.Keys).ToHashSet();
+        var added = new List<long>();
         var refused = State.Refused.Select(r => (r.ClientId, r.Mode)).ToHashSet();
         foreach (var request in requests)
         {
@@ -276,11 +289,15 @@ public sealed class MatchmakerEntity(SnowflakeIds ids) : PersistentEntity<Matchm
                 refused.Add((request.ClientId, request.Mode));
                 continue;
             }
-            events.Add(new MatchmakerEvents.RequestAdded(request.ClientId, request.UserId, request.Mode, now));
-            waiting.Add(request.ClientId);
+            if (!added.Contains(request.ClientId) && !waiting.Contains(request.ClientId))
+            {
+                events.Add(new MatchmakerEvents.RequestAdded(request.ClientId, request.UserId, request.Mode, now));
+                added.Add(request.ClientId);
+            }
         }
         if (events.Count == 0) return;
         await PersistAsync(events);
+        foreach (var clientId in added) waiting.Add(clientId); // only once the write is done
         if (!State.Waiting.IsEmpty && !Context.Timers.IsActive(StepTimer)) Context.Timers.StartSingle(StepTimer, RunStep.Instance, StepDelay);
     }
 
@@ -316,7 +333,13 @@ public sealed class MatchmakerEntity(SnowflakeIds ids) : PersistentEntity<Matchm
                 foreach (var (group, request) in created.Players) events.Add(Place(matchId, runtimeId, group, request));
             }
         }
-        if (events.Count > 0) await PersistAsync(events);
+        if (events.Count > 0)
+        {
+            events.Add(new MatchmakerEvents.RequestsTaken(events.OfType<MatchmakerEvents.PlayerPlaced>().Select(p => p.ClientId).ToArray()));
+            await PersistAsync(events);
+            _waitingIds = null;
+            _playingIds = null;
+        }
     }
 
     private MatchmakerEvents.PlayerPlaced Place(long matchId, long runtimeId, string group, WaitingRequest request)
@@ -388,6 +411,7 @@ public sealed class MatchmakerEntity(SnowflakeIds ids) : PersistentEntity<Matchm
         .Event<MatchmakerEvents.RequestRefused>("matchmaker.request-refused")
         .Event<MatchmakerEvents.MatchCreated>("matchmaker.match-created")
         .Event<MatchmakerEvents.PlayerPlaced>("matchmaker.player-placed")
+        .Event<MatchmakerEvents.RequestsTaken>("matchmaker.requests-taken")
         .Event<MatchmakerEvents.PlayerRemoved>("matchmaker.player-removed")
         .Event<MatchmakerEvents.MatchClosed>("matchmaker.match-closed")
         .Event<MatchmakerEvents.MatchDeleted>("matchmaker.match-deleted")

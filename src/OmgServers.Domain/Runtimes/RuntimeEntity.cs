@@ -181,12 +181,7 @@ public sealed class RuntimeEntity(GameOptions options, IRuntimeLauncher launcher
                 Context.Logger.LogWarning("runtime {Runtime}: {Qualifier} skipped: {Reason}", Context.Id, command.Qualifier, ex.Message);
             }
         }
-        if (_matchmaking is { Count: > 0 })
-        {
-            foreach (var (matchmakerId, batch) in _matchmaking)
-                Deliver(MatchmakerEntity.Address(matchmakerId), batch.Count == 1 ? batch[0] : new MatchmakerCommands.Requests(batch));
-            _matchmaking.Clear();
-        }
+        FlushMatchmaking();
         if (events.Count > 0) await PersistAsync(events);
         return new RuntimeInterchangeReply(State.Commands.Values.ToList());
     }
@@ -227,6 +222,7 @@ public sealed class RuntimeEntity(GameOptions options, IRuntimeLauncher launcher
             {
                 var body = command.BodyAs<KickClientBody>();
                 RequireAssigned(body.ClientId);
+                FlushMatchmaking();
                 if (State.Qualifier == RuntimeQualifier.MATCH && State.MatchmakerId is { } matchmakerId && State.MatchId is { } matchId)
                     // A match's kick sends the client back to a lobby (5.5); its DELETE_CLIENT follows the move.
                     Deliver(MatchmakerEntity.Address(matchmakerId), new MatchmakerCommands.Kick(matchId, body.ClientId));
@@ -260,12 +256,22 @@ public sealed class RuntimeEntity(GameOptions options, IRuntimeLauncher launcher
             {
                 if (State.Qualifier != RuntimeQualifier.MATCH || State.MatchmakerId is not { } matchmakerId || State.MatchId is not { } matchId)
                     throw new CommandFailedException("only a match runtime stops matchmaking");
+                FlushMatchmaking();
                 Deliver(MatchmakerEntity.Address(matchmakerId), new MatchmakerCommands.CloseMatch(matchId));
                 break;
             }
             default:
                 throw new CommandFailedException($"unknown command {command.Qualifier}");
         }
+    }
+
+    /// <summary>Sends the gathered requests; called before anything else goes to a matchmaker, so the order of the runtime's commands holds.</summary>
+    private void FlushMatchmaking()
+    {
+        if (_matchmaking is not { Count: > 0 }) return;
+        foreach (var (matchmakerId, batch) in _matchmaking)
+            Deliver(MatchmakerEntity.Address(matchmakerId), batch.Count == 1 ? batch[0] : new MatchmakerCommands.Requests(batch));
+        _matchmaking.Clear();
     }
 
     private AssignedClient RequireAssigned(long clientId) =>
