@@ -191,6 +191,42 @@ public sealed class JwtTests : IDisposable
     }
 
     [Fact]
+    public void A_remembered_token_still_expires_and_a_refused_one_is_never_remembered()
+    {
+        var clock = new ManualClock(DateTimeOffset.Parse("2025-01-22T18:00:00Z"));
+        using var issuer = new JwtIssuer(TestKeys.Server, timeProvider: clock);
+        using var validator = new JwtValidator(TestKeys.Server, new JwtValidationOptions { TimeProvider = clock, ClockSkew = TimeSpan.Zero });
+        string token = issuer.Issue("7", OmgRoles.Player, TimeSpan.FromSeconds(60));
+
+        validator.ValidateCached(token).Claims!.Subject.Should().Be("7");
+        validator.ValidateCached(token).Claims!.Subject.Should().Be("7", "the second use is answered from memory");
+        clock.Advance(TimeSpan.FromSeconds(59));
+        validator.ValidateCached(token).IsValid.Should().BeTrue();
+        clock.Advance(TimeSpan.FromSeconds(1));
+        validator.ValidateCached(token).Reason.Should().Be(JwtInvalidReason.Expired, "a remembered token expires like any other");
+        validator.ValidateCached(token).Reason.Should().Be(JwtInvalidReason.Expired);
+
+        string tampered = token[..^4] + (token[^4] == 'A' ? "B" : "A") + token[^3..];
+        validator.ValidateCached(tampered).Reason.Should().Be(JwtInvalidReason.BadSignature);
+        validator.ValidateCached(tampered).Reason.Should().Be(JwtInvalidReason.BadSignature, "a refused token is checked again every time");
+        validator.ValidateCached(null).Reason.Should().Be(JwtInvalidReason.Malformed);
+    }
+
+    [Fact]
+    public void The_memory_of_verified_tokens_is_bounded()
+    {
+        using var issuer = new JwtIssuer(TestKeys.Server);
+        using var validator = new JwtValidator(TestKeys.Server);
+        var first = issuer.Issue("0", OmgRoles.Player, TimeSpan.FromMinutes(5));
+        validator.ValidateCached(first).IsValid.Should().BeTrue();
+        // Fill the memory past its bound with distinct valid tokens: it starts over, and every token still verifies.
+        for (var i = 1; i <= JwtValidator.MaxCachedTokens; i++)
+            validator.ValidateCached(issuer.Issue(i.ToString(), OmgRoles.Player, TimeSpan.FromMinutes(5))).IsValid.Should().BeTrue();
+        validator.CachedTokens.Should().BeLessThanOrEqualTo(JwtValidator.MaxCachedTokens);
+        validator.ValidateCached(first).Claims!.Subject.Should().Be("0");
+    }
+
+    [Fact]
     public void Expiry_is_checked_with_the_configured_clock_skew()
     {
         var clock = new ManualClock(DateTimeOffset.Parse("2025-01-22T18:00:00Z"));

@@ -87,7 +87,7 @@ public sealed class OmgJwtAuthenticationHandler : AuthenticationHandler<OmgJwtAu
             return Task.FromResult(AuthenticateResult.Fail("the token verification key is not loaded yet"));
         }
 
-        JwtValidationResult result = validator.Validate(token);
+        JwtValidationResult result = validator.ValidateCached(token);
         if (!result.IsValid)
         {
             Logger.LogDebug("Bearer token refused: {Reason}", result.Reason);

@@ -43,6 +43,43 @@ public sealed class JwtValidator : IDisposable
     public JwtValidationResult Validate(string? token) =>
         token is null ? JwtValidationResult.Failure(JwtInvalidReason.Malformed) : Validate(token.AsSpan());
 
+    /// <summary>Most tokens whose verification <see cref="ValidateCached"/> remembers; past it the memory starts over.</summary>
+    public const int MaxCachedTokens = 65_536;
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, JwtClaims> _verified = new(StringComparer.Ordinal);
+
+    /// <summary>Tokens remembered now.</summary>
+    public int CachedTokens => _verified.Count;
+
+    /// <summary>
+    /// <see cref="Validate(string)"/>, remembering tokens that verified: a player or runtime presents the same token on
+    /// every call for an hour, and its RS256 verification is most of the cost of a call. A remembered token is checked
+    /// against its expiry and not-before again at each use (the claims do not change; the key of a validator never
+    /// does). Refused tokens are never remembered. At most <see cref="MaxCachedTokens"/>.
+    /// </summary>
+    public JwtValidationResult ValidateCached(string? token)
+    {
+        if (token is null) return JwtValidationResult.Failure(JwtInvalidReason.Malformed);
+        if (_verified.TryGetValue(token, out var known))
+        {
+            var now = _options.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
+            if (now >= known.ExpiresAt.ToUnixTimeMilliseconds() + _skewMilliseconds)
+            {
+                _verified.TryRemove(token, out _);
+                return Fail(JwtInvalidReason.Expired);
+            }
+            if (known.NotBefore is { } nbf && now + _skewMilliseconds < nbf.ToUnixTimeMilliseconds()) return Fail(JwtInvalidReason.NotYetValid);
+            return JwtValidationResult.Success(known);
+        }
+        var result = Validate(token.AsSpan());
+        if (result.IsValid)
+        {
+            if (_verified.Count >= MaxCachedTokens) _verified.Clear();
+            _verified[token] = result.Claims;
+        }
+        return result;
+    }
+
     public JwtValidationResult Validate(ReadOnlySpan<char> token)
     {
         if (token.IsEmpty || token.Length > _options.MaxTokenLength)
