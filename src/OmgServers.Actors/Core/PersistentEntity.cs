@@ -89,7 +89,11 @@ public abstract class PersistentEntity<TState> : Entity where TState : class
         }
         _currentDelivery = null;
         _pendingInternal?.Clear();
-        _unwrittenConfirmations?.RemoveRange(0, confirmations);
+        if (_unwrittenConfirmations is not null)
+        {
+            _unwrittenConfirmations.RemoveRange(0, confirmations);
+            if (_unwrittenConfirmations.Count == 0) _unwrittenConfirmations = null;
+        }
         MaybeSnapshot();
 
         if (OutboxCount > 0)
@@ -296,7 +300,12 @@ public abstract class PersistentEntity<TState> : Entity where TState : class
                 Context.Timers.StartSingle(ConfirmationsTimer, FlushConfirmations.Instance, ConfirmationsDelay);
         }
         if (OutboxCount == 0)
+        {
             Context.Timers.Cancel(RedeliverTimer);
+            // Most entities deliver now and then: an idle one keeps no empty bookkeeping (memory per live entity).
+            _outboxOrNull = null;
+            _sentAtMsOrNull = null;
+        }
         else if (outcome.Confirmed)
             SendPending();
         return Task.CompletedTask;
