@@ -298,6 +298,7 @@ internal sealed class EntityCell : IEntityContext, ITimerScheduler
         {
             entry.Timer.Dispose();
             _timers.Remove(envelope.TimerKey!);
+            if (_timers.Count == 0) _timers = null; // an idle entity keeps no empty timer table
         }
         return true;
     }
@@ -307,7 +308,10 @@ internal sealed class EntityCell : IEntityContext, ITimerScheduler
     public void Cancel(string key)
     {
         if (_timers is not null && _timers.Remove(key, out var entry))
+        {
             entry.Timer.Dispose();
+            if (_timers.Count == 0) _timers = null;
+        }
     }
 
     public void CancelAll()
