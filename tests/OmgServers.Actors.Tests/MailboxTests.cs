@@ -167,4 +167,25 @@ public sealed class MailboxTests(PostgresFixture pg)
         var stopped = () => rt.AskAsync<object>(Rec("x"), new GetState(), TimeSpan.FromMilliseconds(200));
         await stopped.Should().ThrowAsync<ShardUnavailableException>();
     }
+
+    [Fact]
+    public async Task Queued_messages_that_batch_are_handled_and_written_together_and_every_ask_gets_its_reply_after_the_write()
+    {
+        await using var f = new RuntimeFactory(pg);
+        var rt = await f.StartAsync();
+        var batcher = new EntityAddress("batcher", "b1");
+        await rt.AskAsync<Appended>(batcher, new GetState());
+        var replies = await Task.WhenAll(Enumerable.Range(1, 500).Select(n => rt.AskAsync<int>(batcher, new Append(n))));
+
+        replies.Should().OnlyContain(r => r >= 1 && r <= 500, "each reply is the count after its write");
+        var state = await rt.AskAsync<Appended>(batcher, new GetState());
+        state.Values.Order().Should().Equal(Enumerable.Range(1, 500), "every message handled once");
+        (await rt.AskAsync<int>(batcher, new CountBatches())).Should().BeGreaterThan(0, "500 concurrent asks queue up behind a write");
+        var rows = await pg.ScalarAsync<long>($"SELECT count(*) FROM {f.Schema}.journal WHERE persistence_id = 'batcher-b1'");
+        rows.Should().BeLessThan(500, "a batch is one event, so one row, for many messages");
+
+        await rt.StopAsync();
+        var again = await f.StartAsync();
+        (await again.AskAsync<Appended>(batcher, new GetState())).Values.Order().Should().Equal(Enumerable.Range(1, 500), "and all of it is durable");
+    }
 }

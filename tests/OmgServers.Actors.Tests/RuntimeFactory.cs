@@ -32,6 +32,9 @@ public sealed class RuntimeFactory(PostgresFixture pg, Probe? probe = null) : IA
             .Message<Add>("test.add");
         if (counterSnapshotEvery is { } every) counter.SnapshotEvery(every);
         if (passivateAfter is { } idle) counter.PassivateAfter(idle);
+        r.Entity("batcher", _ => new Batcher())
+            .Event<AppendedAll>("test.appended-all")
+            .Message<Append>("test.append");
         r.Entity("gate", _ => new Gate())
             .Event<GateOpened>("test.gate-opened")
             .Event<GateAdded>("test.gate-added")

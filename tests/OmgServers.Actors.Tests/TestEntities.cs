@@ -133,6 +133,46 @@ public sealed class Gate : PersistentEntity<GateState>
     }
 }
 
+public sealed record Append(int N);
+public sealed record AppendedAll(int[] Ns);
+public sealed record CountBatches;
+public sealed record Appended(ImmutableList<int> Values);
+
+/// <summary>Batches <see cref="Append"/>: queued ones are written together; it counts the batches of more than one.</summary>
+public sealed class Batcher : PersistentEntity<Appended>
+{
+    private int _batches;
+
+    protected override Appended CreateInitialState() => new([]);
+
+    protected override Appended Apply(Appended state, object @event) => @event is AppendedAll a ? new(state.Values.AddRange(a.Ns)) : state;
+
+    protected override bool Batches(object message) => message is Append;
+
+    protected override async ValueTask<IReadOnlyList<object?>> HandleBatchAsync(IReadOnlyList<object> messages)
+    {
+        if (messages.Count > 1) _batches++;
+        await PersistAsync(new AppendedAll(messages.Cast<Append>().Select(a => a.N).ToArray()));
+        return messages.Select(_ => (object?)State.Values.Count).ToList();
+    }
+
+    protected override async ValueTask<object?> HandleAsync(object message)
+    {
+        switch (message)
+        {
+            case Append append:
+                await PersistAsync(new AppendedAll([append.N]));
+                return State.Values.Count;
+            case CountBatches:
+                return _batches;
+            case GetState:
+                return State;
+            default:
+                return null;
+        }
+    }
+}
+
 /// <summary>A plain entity that records what it received, in order, and what its timers did.</summary>
 public sealed class Recorder(Probe? probe = null) : Entity
 {

@@ -39,6 +39,35 @@ public abstract class Entity
         return await HandleAsync(envelope.Message);
     }
 
+    /// <summary>
+    /// Whether <paramref name="message"/> may be handled together with the messages of the same type queued behind it
+    /// (<see cref="HandleBatchAsync"/>): one handler run, one write and one commit for all of them. Default: no.
+    /// </summary>
+    protected virtual bool Batches(object message) => false;
+
+    /// <summary>
+    /// Handles messages of one type that were queued together, in order, as one unit of work (the entity's state is
+    /// not seen by anyone in between); returns one reply per message, in order. The default handles them one by one.
+    /// A persistent entity writes what it persists here in one commit and replies only after it.
+    /// </summary>
+    protected virtual async ValueTask<IReadOnlyList<object?>> HandleBatchAsync(IReadOnlyList<object> messages)
+    {
+        var replies = new object?[messages.Count];
+        for (var i = 0; i < messages.Count; i++) replies[i] = await HandleAsync(messages[i]);
+        return replies;
+    }
+
+    internal virtual bool BatchesEnvelope(Envelope envelope) => Batches(BatchKey(envelope.Message));
+
+    /// <summary>The message a batch is checked with: a reliable delivery's content.</summary>
+    internal static object BatchKey(object message) => message is ReliableDelivery d ? d.Message : message;
+
+    internal virtual async ValueTask<object?[]> InvokeBatchAsync(IReadOnlyList<Envelope> envelopes)
+    {
+        var replies = await HandleBatchAsync(envelopes.Select(e => BatchKey(e.Message)).ToList());
+        return envelopes.Select((e, i) => e.Message is ReliableDelivery d ? new DeliveryConfirmed(d.Seq) : replies[i]).ToArray();
+    }
+
     internal virtual void OnStopped() { }
 
     internal virtual bool CanPassivate => true;

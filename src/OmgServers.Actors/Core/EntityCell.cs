@@ -115,6 +115,9 @@ internal sealed class EntityCell : IEntityContext, ITimerScheduler
         if (_entity is null && !await ActivateAsync(envelope).ConfigureAwait(false))
             return false;
 
+        if (envelope.Kind == EnvelopeKind.User && CanBatch(envelope) && NextBatch(envelope) is { Count: > 1 } batch)
+            return await ProcessBatchAsync(batch).ConfigureAwait(false);
+
         try
         {
             var result = await _entity!.InvokeAsync(envelope).ConfigureAwait(false);
@@ -134,6 +137,45 @@ internal sealed class EntityCell : IEntityContext, ITimerScheduler
         if (envelope.Kind != EnvelopeKind.Timer)
             LastActivityMs = Environment.TickCount64;
 
+        if (_passivateRequested)
+        {
+            _passivateRequested = false;
+            return await TryStopAsync(force: false).ConfigureAwait(false);
+        }
+        return false;
+    }
+
+    /// <summary>Most messages handled as one batch.</summary>
+    internal const int MaxBatch = 256;
+
+    private bool CanBatch(Envelope envelope) => _entity!.BatchesEnvelope(envelope);
+
+    /// <summary>The envelope and the ones queued right behind it that batch with it (same message type, not expired).</summary>
+    private List<Envelope> NextBatch(Envelope first)
+    {
+        var batch = new List<Envelope> { first };
+        var type = Entity.BatchKey(first.Message).GetType();
+        var reader = _mailbox.Reader;
+        while (batch.Count < MaxBatch && reader.TryPeek(out var next) && next.Kind == EnvelopeKind.User && !next.Expired
+               && Entity.BatchKey(next.Message).GetType() == type && CanBatch(next) && reader.TryRead(out next))
+            batch.Add(next);
+        return batch;
+    }
+
+    private async ValueTask<bool> ProcessBatchAsync(List<Envelope> batch)
+    {
+        try
+        {
+            var replies = await _entity!.InvokeBatchAsync(batch).ConfigureAwait(false);
+            for (var i = 0; i < batch.Count; i++) batch[i].Reply?.TrySetResult(replies[i]);
+        }
+        catch (Exception ex)
+        {
+            Logger.LogError(ex, "{Entity} failed handling a batch of {Count} {Message}; restarting it from its journal", Self, batch.Count, Entity.BatchKey(batch[0].Message).GetType().Name);
+            foreach (var envelope in batch) envelope.Reply?.TrySetException(new EntityFailedException(Self, ex.Message, ex));
+            Restart();
+        }
+        LastActivityMs = Environment.TickCount64;
         if (_passivateRequested)
         {
             _passivateRequested = false;

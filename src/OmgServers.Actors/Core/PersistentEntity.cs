@@ -231,6 +231,40 @@ public abstract class PersistentEntity<TState> : Entity where TState : class
         }
     }
 
+    /// <summary>A batch handler's reply for a reliably delivered message it does not take now (see <see cref="DeferDelivery"/>).</summary>
+    protected static readonly object NotTakenNow = new();
+
+    internal override async ValueTask<object?[]> InvokeBatchAsync(IReadOnlyList<Envelope> envelopes)
+    {
+        // Only messages that leave no inbox entry are batched (see Batches below), so receipts need no marks here;
+        // duplicates that the inbox does know are answered at once.
+        var replies = new object?[envelopes.Count];
+        var taken = new List<int>(envelopes.Count);
+        foreach (var (envelope, i) in envelopes.Select((e, i) => (e, i)))
+        {
+            if (envelope.Message is ReliableDelivery d && _inboxOrNull is not null && _inboxOrNull.TryGetValue(d.SenderKey, out var highest) && d.Seq <= highest)
+                replies[i] = new DeliveryConfirmed(d.Seq);
+            else
+                taken.Add(i);
+        }
+        if (taken.Count == 0) return replies;
+        _currentDelivery = null;
+        var results = await HandleBatchAsync(taken.Select(i => BatchKey(envelopes[i].Message)).ToList()).ConfigureAwait(false);
+        await FlushPendingAsync().ConfigureAwait(false);
+        for (var k = 0; k < taken.Count; k++)
+        {
+            var i = taken[k];
+            replies[i] = envelopes[i].Message is ReliableDelivery d
+                ? (ReferenceEquals(results[k], NotTakenNow) ? null : new DeliveryConfirmed(d.Seq))
+                : results[k];
+        }
+        return replies;
+    }
+
+    /// <summary>A persistent entity batches only messages whose reliable delivery leaves no inbox entry.</summary>
+    internal override bool BatchesEnvelope(Envelope envelope) =>
+        Batches(BatchKey(envelope.Message)) && (envelope.Message is not ReliableDelivery d || !RecordsDelivery(d.Message));
+
     internal override void OnStopped() => _stopped = true;
 
     private Task FlushPendingAsync() =>

@@ -355,6 +355,31 @@ public sealed class DeploymentEntity(GameOptions options, SnowflakeIds ids) : Pe
 
     private static JsonElement LobbyConfig(DeploymentState s, long lobbyId) => WireBodies.RuntimeConfig(lobbyId, null, s.VersionConfig);
 
+    // New clients arrive in bursts: the queued Enqueues are taken together, one write for all (joins per second).
+    protected override bool Batches(object message) => message is DeploymentCommands.Enqueue && State.Started && !State.Deleted;
+
+    protected override async ValueTask<IReadOnlyList<object?>> HandleBatchAsync(IReadOnlyList<object> messages)
+    {
+        var events = new List<object>();
+        var state = State;
+        foreach (DeploymentCommands.Enqueue enqueue in messages)
+        {
+            if (state.Queue.Any(q => q.ClientId == enqueue.ClientId) || state.Lobbies.Values.Any(l => l.Clients.ContainsKey(enqueue.ClientId))) continue;
+            if (state.MatchmakerFor(enqueue.ClientId) is var attachedTo and not 0)
+                Deliver(ClientEntity.Address(enqueue.ClientId), new ClientCommands.AssignMatchmaker(attachedTo));
+            var queued = new DeploymentEvents.ClientQueued(enqueue.ClientId, enqueue.UserId);
+            events.Add(queued);
+            state = state.Apply(queued);
+        }
+        events.AddRange(AssignQueued(state));
+        if (events.Count > 0)
+        {
+            await PersistAsync(events);
+            await ArmCleanupAsync();
+        }
+        return new object?[messages.Count];
+    }
+
     // Clients and lobby runtimes are many short-lived senders; these are idempotent by the deployment's own state.
     protected override bool RecordsDelivery(object message) => message is not (DeploymentCommands.Enqueue or DeploymentCommands.LobbyClientRemoved);
 

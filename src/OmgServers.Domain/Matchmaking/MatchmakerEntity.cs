@@ -394,6 +394,20 @@ public sealed class MatchmakerEntity(SnowflakeIds ids) : PersistentEntity<Matchm
             m.Value.Players.Values.GroupBy(p => p.Group).ToDictionary(g => g.Key, g => g.Count()), m.Value.Players.Count)).ToList(),
         State.Refused);
 
+    // Requests of many runtimes queue up: taken together, one write for all.
+    protected override bool Batches(object message) =>
+        message is MatchmakerCommands.Request or MatchmakerCommands.Requests && State.Started && !State.Deleted;
+
+    protected override async ValueTask<IReadOnlyList<object?>> HandleBatchAsync(IReadOnlyList<object> messages)
+    {
+        var items = new List<MatchmakerCommands.Request>();
+        foreach (var message in messages)
+            if (message is MatchmakerCommands.Request one) items.Add(one);
+            else if (message is MatchmakerCommands.Requests many) items.AddRange(many.Items);
+        await RequestsAsync(items);
+        return new object?[messages.Count];
+    }
+
     // Requests and departures come from many runtimes and are idempotent by this state.
     protected override bool RecordsDelivery(object message) =>
         message is not (MatchmakerCommands.Request or MatchmakerCommands.Requests or MatchmakerCommands.PlayerLeft or MatchmakerCommands.Kick);

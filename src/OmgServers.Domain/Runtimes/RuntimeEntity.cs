@@ -376,6 +376,36 @@ public sealed class RuntimeEntity(GameOptions options, IRuntimeLauncher launcher
         if (events.Count > 0) await PersistAsync(events);
     }
 
+    // Players' messages (a player's call: no batch id) to clients assigned here are handled together when they queue up:
+    // one write for all of them. Anything else about HandleMessages takes the one-by-one path.
+    protected override bool Batches(object message) =>
+        message is RuntimeCommands.HandleMessages { BatchId: 0 } h && State.Exists && !State.Deleted && State.Clients.ContainsKey(h.ClientId);
+
+    protected override async ValueTask<IReadOnlyList<object?>> HandleBatchAsync(IReadOnlyList<object> messages)
+    {
+        var replies = new object?[messages.Count];
+        var commands = new List<RuntimeCommand>();
+        var now = DateTimeOffset.UtcNow;
+        var room = options.MaxUnconsumedCommands - State.Commands.Count;
+        var last = State.LastCommandId;
+        for (var i = 0; i < messages.Count; i++)
+        {
+            var handle = (RuntimeCommands.HandleMessages)messages[i];
+            if (handle.Messages.Count > room)
+            {
+                replies[i] = new RuntimeRejected(Qualifier.SERVICE_UNAVAILABLE, 503);
+                continue;
+            }
+            var added = HandleMessageCommands(handle.ClientId, handle.Messages, now, last);
+            if (added.Length > 0) last = added[^1].Id;
+            commands.AddRange(added);
+            room -= handle.Messages.Count;
+            replies[i] = RuntimeAck.Instance;
+        }
+        if (commands.Count > 0) await PersistAsync(new RuntimeEvents.CommandsAdded([.. commands]));
+        return replies;
+    }
+
     // Client → runtime messages come from many short-lived senders (every client that ever joined) and are idempotent by
     // this state; one in flight per sender means a redelivery only repeats the sender's latest message.
     protected override bool RecordsDelivery(object message) =>
