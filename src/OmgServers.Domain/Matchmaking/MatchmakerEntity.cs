@@ -418,7 +418,8 @@ public sealed class MatchmakerEntity(SnowflakeIds ids) : PersistentEntity<Matchm
     }
 
     public static void Register(EntityRegistryBuilder r) => r.Entity<MatchmakerEntity>(TypeName, sp => new MatchmakerEntity(GameServices.Ids(sp)))
-        .SnapshotEvery(200)
+        // Its state holds every waiting request: a snapshot is large, so one per 5,000 events (recovery reads at most that many).
+        .SnapshotEvery(5000)
         .PassivateAfter(TimeSpan.FromMinutes(10))
         .Event<MatchmakerEvents.Started>("matchmaker.started")
         .Event<MatchmakerEvents.RequestAdded>("matchmaker.request-added")
