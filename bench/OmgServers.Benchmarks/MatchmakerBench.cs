@@ -33,7 +33,7 @@ internal static class MatchmakerBench
             var count = batch == 1 ? Math.Min(requests, 20_000) : requests;
             var next = 0L;
             var sw = Stopwatch.StartNew();
-            await Parallel.ForEachAsync(Enumerable.Range(0, callers), async (_, _) =>
+            await Parallel.ForEachAsync(Enumerable.Range(0, callers), new ParallelOptions { MaxDegreeOfParallelism = callers }, async (_, _) =>
             {
                 while (true)
                 {
