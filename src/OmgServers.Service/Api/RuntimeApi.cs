@@ -45,30 +45,32 @@ public static class RuntimeApi
     private static async Task<RuntimeInterchangeResponse> InterchangeAsync(RuntimeInterchangeRequest request, Caller? caller, HttpContext http)
     {
         if (!long.TryParse(caller!.Claims.RuntimeId ?? caller.Claims.Subject, out var runtimeId)) throw ApiException.Unauthorized();
-        var outgoing = new List<OutgoingCommand>(request.OutgoingCommands!.Count);
-        Dictionary<long, string>? tokens = null;
-        foreach (var command in request.OutgoingCommands)
-        {
-            if (command is null) throw ApiException.BadRequest(Qualifier.WRONG_REQUEST, "an outgoing command is null");
-            outgoing.Add(command);
-            // Only the edge holds the signing key: it signs a player WS token for each upgrade; the entity hands it out
-            // only when the client is assigned to this runtime.
-            if (command.Qualifier == OutgoingCommandQualifier.UPGRADE_CONNECTION && TryClientId(command.Body) is { } clientId
-                && (tokens is null || tokens.Count < MaxUpgradesPerCall))
-            {
-                tokens ??= new();
-                tokens[clientId] = http.RequestServices.GetRequiredService<KeyRing>().Issuer.IssuePlayerWsToken(clientId, runtimeId);
-            }
-        }
+        if (request.OutgoingCommands!.Any(c => c is null)) throw ApiException.BadRequest(Qualifier.WRONG_REQUEST, "an outgoing command is null");
+        var outgoing = request.OutgoingCommands!;
+        // Only the edge holds the signing key: it signs a player WS token per upgraded client; the entity hands it out
+        // only when the client is assigned to this runtime.
+        var keys = http.RequestServices.GetRequiredService<KeyRing>();
+        var tokens = UpgradeTokens(outgoing, clientId => keys.Issuer.IssuePlayerWsToken(clientId, runtimeId));
         var actors = http.RequestServices.GetRequiredService<ActorRuntime>();
         var reply = await actors.AskAsync<object>(RuntimeEntity.Address(runtimeId),
-            new RuntimeCommands.Interchange(outgoing, request.ConsumedCommands!, tokens ?? new Dictionary<long, string>()), ct: http.RequestAborted);
+            new RuntimeCommands.Interchange(outgoing, request.ConsumedCommands!, tokens), ct: http.RequestAborted);
         return reply switch
         {
             RuntimeInterchangeReply ok => new RuntimeInterchangeResponse(ok.Incoming),
             RuntimeRejected rejected => throw new ApiException(rejected.Qualifier, rejected.Status),
             _ => throw new InvalidOperationException($"unexpected reply {reply?.GetType().Name}"),
         };
+    }
+
+    /// <summary>One token per client of the call's UPGRADE_CONNECTIONs, for at most <see cref="MaxUpgradesPerCall"/> clients.</summary>
+    public static IReadOnlyDictionary<long, string> UpgradeTokens(IEnumerable<OutgoingCommand> commands, Func<long, string> sign)
+    {
+        var tokens = new Dictionary<long, string>();
+        foreach (var command in commands)
+            if (command.Qualifier == OutgoingCommandQualifier.UPGRADE_CONNECTION && TryClientId(command.Body) is { } clientId
+                && !tokens.ContainsKey(clientId) && tokens.Count < MaxUpgradesPerCall)
+                tokens[clientId] = sign(clientId);
+        return tokens;
     }
 
     private static long? TryClientId(JsonElement body)
