@@ -86,12 +86,11 @@ public sealed record ClientState(
 public sealed class ClientEntity(GameOptions options) : PersistentEntity<ClientState>
 {
     public const string TypeName = "client";
-    private const string InactivityReminder = "inactivity";
 
     /// <summary>Outgoing messages a client without a runtime may keep; more are dropped (and logged).</summary>
     public const int MaxPendingOutgoing = 100;
 
-    private DateTimeOffset _lastActivity;
+    private readonly InactivityWatch _activity = new(options.ClientInactiveInterval);
 
     public static EntityAddress Address(long clientId) => new(TypeName, clientId.ToString(CultureInfo.InvariantCulture));
 
@@ -101,14 +100,6 @@ public sealed class ClientEntity(GameOptions options) : PersistentEntity<ClientS
 
     protected override ClientState Apply(ClientState state, object @event) => state.Apply(@event);
 
-    // A restart or a shard move loses the in-memory activity: count the activation as activity, so that a move never
-    // times a client out early (it gets one more interval).
-    protected override Task OnActivateAsync()
-    {
-        _lastActivity = DateTimeOffset.UtcNow;
-        return Task.CompletedTask;
-    }
-
     protected override async ValueTask<object?> HandleAsync(object message)
     {
         switch (message)
@@ -116,8 +107,7 @@ public sealed class ClientEntity(GameOptions options) : PersistentEntity<ClientS
             case ClientCommands.Create create:
                 if (State.Exists) return new ClientRejected(Qualifier.IDEMPOTENCY_VIOLATED, 409);
                 // The reminder first: if the write below fails, it fires for a client that does not exist and does nothing.
-                _lastActivity = DateTimeOffset.UtcNow;
-                await Context.SetReminderAsync(InactivityReminder, _lastActivity + options.ClientInactiveInterval);
+                await _activity.StartAsync(Context);
                 Deliver(DeploymentEntity.Address(create.DeploymentId), new DeploymentCommands.Enqueue(ClientId, create.UserId, create.StageId));
                 await PersistAsync([
                     new ClientEvents.Created(create.UserId, create.TenantId, create.StageId, create.DeploymentId, create.Created),
@@ -158,15 +148,9 @@ public sealed class ClientEntity(GameOptions options) : PersistentEntity<ClientS
                 await DisconnectAsync(disconnect.Reason, disconnect.FromRuntimeId);
                 return null;
 
-            case ReminderFired { Name: InactivityReminder }:
-                if (!State.Exists || State.Deleted) return null;
-                var due = _lastActivity + options.ClientInactiveInterval;
-                if (due > DateTimeOffset.UtcNow)
-                {
-                    await Context.SetReminderAsync(InactivityReminder, due);
-                    return null;
-                }
-                Context.Logger.LogInformation("client {Client} inactive since {Last}", Context.Id, _lastActivity);
+            case ReminderFired { Name: InactivityWatch.Reminder }:
+                if (!State.Exists || State.Deleted || !await _activity.IsInactiveAsync(Context)) return null;
+                Context.Logger.LogInformation("client {Client} inactive since {Last}", Context.Id, _activity.LastActivity);
                 await DisconnectAsync(DisconnectionReason.CLIENT_INACTIVITY, null);
                 return null;
 
@@ -183,7 +167,7 @@ public sealed class ClientEntity(GameOptions options) : PersistentEntity<ClientS
             return new ClientRejected(Qualifier.OBJECT_NOT_FOUND, 404);
         }
         if (State.UserId != interchange.UserId) return new ClientRejected(Qualifier.WRONG_CLIENT_ID, 400);
-        _lastActivity = DateTimeOffset.UtcNow;
+        _activity.Touch();
 
         var events = new List<object>(2);
         var consumed = interchange.Consumed.Where(State.Unconsumed.ContainsKey).Distinct().ToArray();
@@ -245,7 +229,7 @@ public sealed class ClientEntity(GameOptions options) : PersistentEntity<ClientS
         if (State.RuntimeId is { } runtimeId && runtimeId != fromRuntimeId)
             Deliver(RuntimeEntity.Address(runtimeId), new RuntimeCommands.RemoveClient(ClientId));
         await PersistAsync(events);
-        await Context.CancelReminderAsync(InactivityReminder);
+        await _activity.StopAsync(Context);
     }
 
     // Ids grow within a client and follow the clock, so "id order" is the order the messages were added.

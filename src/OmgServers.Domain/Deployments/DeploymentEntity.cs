@@ -201,12 +201,7 @@ public sealed class DeploymentEntity(GameOptions options, SnowflakeIds ids) : Pe
                     Deliver(ClientEntity.Address(enqueue.ClientId), new ClientCommands.Disconnect(DisconnectionReason.INTERNAL_FAILURE, null));
                     return null;
                 }
-                if (State.Queue.Any(q => q.ClientId == enqueue.ClientId) || State.Lobbies.Values.Any(l => l.Clients.ContainsKey(enqueue.ClientId))) return null;
-                if (State.Started && State.MatchmakerFor(enqueue.ClientId) is var attachedTo and not 0)
-                    Deliver(ClientEntity.Address(enqueue.ClientId), new ClientCommands.AssignMatchmaker(attachedTo));
-                var queuedEvent = new DeploymentEvents.ClientQueued(enqueue.ClientId, enqueue.UserId);
-                await PersistAsync([queuedEvent, .. AssignQueued(State.Apply(queuedEvent))]);
-                await ArmCleanupAsync();
+                await EnqueueAsync([enqueue]);
                 return null;
 
             case DeploymentCommands.Requeue requeue:
@@ -360,9 +355,17 @@ public sealed class DeploymentEntity(GameOptions options, SnowflakeIds ids) : Pe
 
     protected override async ValueTask<IReadOnlyList<object?>> HandleBatchAsync(IReadOnlyList<object> messages)
     {
+        await EnqueueAsync(messages.Cast<DeploymentCommands.Enqueue>().ToList());
+        return new object?[messages.Count];
+    }
+
+    /// <summary>Queues new clients (each once), tells them their matchmaker and assigns the queue: one write for all.
+    /// Before the start they only wait in the queue (no matchmaker yet: <see cref="DeploymentState.MatchmakerFor"/> is 0).</summary>
+    private async Task EnqueueAsync(IReadOnlyList<DeploymentCommands.Enqueue> enqueues)
+    {
         var events = new List<object>();
         var state = State;
-        foreach (DeploymentCommands.Enqueue enqueue in messages)
+        foreach (var enqueue in enqueues)
         {
             if (state.Queue.Any(q => q.ClientId == enqueue.ClientId) || state.Lobbies.Values.Any(l => l.Clients.ContainsKey(enqueue.ClientId))) continue;
             if (state.MatchmakerFor(enqueue.ClientId) is var attachedTo and not 0)
@@ -371,13 +374,10 @@ public sealed class DeploymentEntity(GameOptions options, SnowflakeIds ids) : Pe
             events.Add(queued);
             state = state.Apply(queued);
         }
+        if (events.Count == 0) return;
         events.AddRange(AssignQueued(state));
-        if (events.Count > 0)
-        {
-            await PersistAsync(events);
-            await ArmCleanupAsync();
-        }
-        return new object?[messages.Count];
+        await PersistAsync(events);
+        await ArmCleanupAsync();
     }
 
     // Clients and lobby runtimes are many short-lived senders; these are idempotent by the deployment's own state.

@@ -29,9 +29,7 @@ namespace OmgServers.Domain.Runtimes;
 public sealed class RuntimeEntity(GameOptions options, IRuntimeLauncher launcher) : PersistentEntity<RuntimeState>
 {
     public const string TypeName = "runtime";
-    private const string InactivityReminder = "inactivity";
-
-    private DateTimeOffset _lastActivity;
+    private readonly InactivityWatch _activity = new(options.RuntimeInactiveInterval);
     private Dictionary<long, List<MatchmakerCommands.Request>>? _matchmaking;
 
     public static EntityAddress Address(long runtimeId) => new(TypeName, runtimeId.ToString(CultureInfo.InvariantCulture));
@@ -41,12 +39,6 @@ public sealed class RuntimeEntity(GameOptions options, IRuntimeLauncher launcher
     protected override RuntimeState CreateInitialState() => RuntimeState.Empty;
 
     protected override RuntimeState Apply(RuntimeState state, object @event) => state.Apply(@event);
-
-    protected override Task OnActivateAsync()
-    {
-        _lastActivity = DateTimeOffset.UtcNow;
-        return Task.CompletedTask;
-    }
 
     protected override async ValueTask<object?> HandleAsync(object message)
     {
@@ -98,11 +90,9 @@ public sealed class RuntimeEntity(GameOptions options, IRuntimeLauncher launcher
                 return new RuntimeDetails(RuntimeId, State.Qualifier, State.TenantId, State.StageId, State.DeploymentId, State.LobbyId, State.ImageId,
                     State.Deleted, State.Inactive, State.Clients.Keys.Order().ToList(), State.Commands.Count, State.Created);
 
-            case ReminderFired { Name: InactivityReminder }:
-                if (!State.Exists || State.Deleted || State.Inactive) return null;
-                var due = _lastActivity + options.RuntimeInactiveInterval;
-                if (due > DateTimeOffset.UtcNow) await Context.SetReminderAsync(InactivityReminder, due);
-                else await DetectInactiveAsync($"no interchange for {options.RuntimeInactiveInterval.TotalSeconds:0.#} s");
+            case ReminderFired { Name: InactivityWatch.Reminder }:
+                if (State.Exists && !State.Deleted && !State.Inactive && await _activity.IsInactiveAsync(Context))
+                    await DetectInactiveAsync($"no interchange for {options.RuntimeInactiveInterval.TotalSeconds:0.#} s");
                 return null;
 
             case LaunchResult result:
@@ -121,8 +111,7 @@ public sealed class RuntimeEntity(GameOptions options, IRuntimeLauncher launcher
         var now = DateTimeOffset.UtcNow;
         // The reminder before the write (it finds nothing if the write fails), the password in the same write as the
         // runtime: after a crash at any point the runtime is either unknown or complete and its inactivity is watched.
-        _lastActivity = now;
-        await Context.SetReminderAsync(InactivityReminder, now + options.RuntimeInactiveInterval);
+        await _activity.StartAsync(Context);
         var password = PasswordGenerator.Generate();
         var initId = LocalIds.Next(0, now);
         var init = new RuntimeCommand(initId, $"{Context.Id}/{initId}", RuntimeId, now, now, RuntimeCommandQualifier.INIT_RUNTIME,
@@ -164,7 +153,7 @@ public sealed class RuntimeEntity(GameOptions options, IRuntimeLauncher launcher
             if (!State.Exists) Context.Passivate();
             return new RuntimeRejected(Qualifier.RUNTIME_NOT_FOUND, 404);
         }
-        _lastActivity = DateTimeOffset.UtcNow;
+        _activity.Touch();
 
         var events = new List<object>();
         var consumed = interchange.Consumed.Where(State.Commands.ContainsKey).Distinct().ToArray();
@@ -421,7 +410,7 @@ public sealed class RuntimeEntity(GameOptions options, IRuntimeLauncher launcher
             foreach (var clientId in State.Clients.Keys)
                 Deliver(ClientEntity.Address(clientId), new ClientCommands.Disconnect(r, RuntimeId));
         await PersistAsync(new RuntimeEvents.Deleted(DateTimeOffset.UtcNow));
-        await Context.CancelReminderAsync(InactivityReminder);
+        await _activity.StopAsync(Context);
         Context.Logger.LogInformation("runtime {Runtime} deleted; stopping it", Context.Id);
         StopProcess();
     }
